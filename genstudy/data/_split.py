@@ -1,0 +1,89 @@
+"""Fixed train/val/test splits and the small helpers every loader shares.
+
+A split must never change between library versions: FID test statistics are cached per
+dataset name, so a different test set would silently invalidate them. The permutation is
+therefore derived from BLAKE2b hashes of ``"{seed}:{index}"`` rather than from numpy's or
+torch's random streams, whose outputs for a fixed seed are not promised to stay the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import torch
+
+from genstudy.data._dataset import Dataset
+from genstudy.errors import DataError
+
+__all__ = ["fixed_permutation", "split_fixed", "to_images", "move"]
+
+
+def fixed_permutation(n: int, *, seed: int = 0) -> np.ndarray:
+    """A permutation of ``range(n)`` that depends only on ``n`` and ``seed``.
+
+    Index ``i`` is ranked by the first 8 bytes of ``blake2b(f"{seed}:{i}")``; about 2 ms for
+    5000 indices.
+    """
+    keys = np.array(
+        [
+            int.from_bytes(hashlib.blake2b(f"{seed}:{i}".encode(), digest_size=8).digest(), "big")
+            for i in range(n)
+        ],
+        dtype=np.uint64,
+    )
+    return np.argsort(keys, kind="stable")
+
+
+def to_images(pixels: np.ndarray | torch.Tensor, *, scale: float) -> torch.Tensor:
+    """Integer pixels (N, C, H, W) -> float32 in [0, 1], dividing by ``scale``."""
+    x = torch.as_tensor(pixels)
+    return (x.to(torch.float32) / scale).clamp_(0.0, 1.0).contiguous()
+
+
+def split_fixed(
+    name: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    sizes: tuple[int, int, int],
+    n_classes: int,
+    seed: int = 0,
+) -> Dataset:
+    """Shuffle (x, y) with :func:`fixed_permutation` and cut it into train/val/test ``sizes``."""
+    n_train, n_val, n_test = sizes
+    if n_train + n_val + n_test != len(x):
+        raise ValueError(f"split sizes {sizes} do not add up to {len(x)} images of {name!r}")
+    order = torch.from_numpy(fixed_permutation(len(x), seed=seed))
+    x, y = x[order], y[order]
+    a, b = n_train, n_train + n_val
+    return Dataset(
+        name=name,
+        train_x=x[:a], train_y=y[:a],
+        val_x=x[a:b], val_y=y[a:b],
+        test_x=x[b:], test_y=y[b:],
+        n_classes=n_classes,
+    )  # fmt: skip
+
+
+def move(dataset: Dataset, device: str | torch.device, *, copy: bool) -> Dataset:
+    """``dataset`` with its tensors on ``device``.
+
+    ``copy=True`` always makes fresh tensors (use it for cached datasets, so a caller that
+    edits its tensors in place cannot corrupt what later callers receive).
+    """
+    try:
+        target = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise DataError(
+            f"device {device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:N' or 'mps'"
+        ) from e
+    tensors = ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")
+    try:
+        moved = {k: getattr(dataset, k).to(target, copy=copy) for k in tensors}
+    except (RuntimeError, AssertionError) as e:
+        raise DataError(
+            f"cannot put dataset {dataset.name!r} on device {str(target)!r} ({e}); "
+            "use device='cpu' or a device that torch can see"
+        ) from e
+    return Dataset(name=dataset.name, n_classes=dataset.n_classes, **moved)

@@ -1,0 +1,47 @@
+"""What a worker loads once and reuses for every trial: data, classifier, test statistics."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from genstudy.data import Dataset, load_dataset
+from genstudy.metrics import ClassifierInfo, FidEvaluator, load_or_train_classifier
+from genstudy.spec import StudySpec
+
+__all__ = ["EvalContext", "pick_device"]
+
+_log = logging.getLogger(__name__)
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, else the CPU; anything else is passed to torch."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """The dataset on the trial's device, the domain classifier and its cached test stats."""
+
+    dataset: Dataset
+    device: torch.device
+    classifier: ClassifierInfo
+    fid: FidEvaluator
+    fid_floor: float
+
+    @classmethod
+    def load(cls, spec: StudySpec, *, cache_dir: Path, data_dir: Path | None = None, device: torch.device) -> EvalContext:
+        dataset = load_dataset(spec.dataset, data_dir=data_dir, device=device)
+        classifier = load_or_train_classifier(dataset, cache_dir=cache_dir, device=device)
+        fid = FidEvaluator.from_dataset(dataset, classifier, cache_dir=cache_dir)
+        floor = fid.real_floor()
+        _log.info(
+            "dataset %s on %s; classifier test accuracy %.4f (sha256 %s); real-vs-real FID floor %.3f",
+            dataset.name, device, classifier.test_accuracy, classifier.weights_sha256[:12], floor,
+        )
+        return cls(dataset=dataset, device=device, classifier=classifier, fid=fid, fid_floor=floor)

@@ -1,0 +1,85 @@
+"""One library call per CLI command: ``run_study`` backs both ``genstudy run`` and ``worker``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+
+from genstudy.objectives import EvalContext, build_objective, make_pruner, make_sampler, pick_device
+from genstudy.spec import StudySpec, load_spec
+from genstudy.storage import attach_study, default_journal_path, open_storage, redact_url
+from genstudy.workers import TrialCounts, WorkerResult, claim_lock_for, run_worker
+
+__all__ = ["StudyOutcome", "run_study", "worker_seed"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StudyOutcome:
+    study: optuna.Study
+    spec: StudySpec
+    location: str  # as given, may hold a password: never print it, use ``shown_location``
+    worker: WorkerResult
+    fid_floor: float
+    classifier_accuracy: float
+
+    @property
+    def shown_location(self) -> str:
+        return redact_url(self.location)
+
+
+def worker_seed(base: int, worker_index: int | None) -> int:
+    """Sampler seed of one worker: ``base`` for worker 0, distinct for every other one.
+
+    With no index (two ``genstudy worker`` commands started by hand) the seed mixes in the
+    host and process id: identical seeds make parallel workers suggest identical points
+    (optuna #4714).
+    """
+    if worker_index is not None:
+        return base + 1_000_003 * worker_index
+    salt = hash((socket.gethostname(), os.getpid())) % 1_000_000_007
+    return (base + salt) % (2**31)
+
+
+def run_study(
+    spec_path: str | Path,
+    *,
+    storage: str | None = None,
+    study_name: str | None = None,
+    n_trials: int | None = None,
+    create: bool,
+    runs_dir: str | Path = "genstudy-runs",
+    data_dir: str | Path | None = None,
+    device: str = "auto",
+    worker_index: int | None = 0,
+    progress: Callable[[optuna.Study, TrialCounts], None] | None = None,
+) -> StudyOutcome:
+    """Load the spec, attach the study, run trials until it has ``n_trials`` finished ones.
+
+    ``create`` makes the study if missing (the embedded default); workers of a shared
+    study pass ``create=False`` and get a clear error naming ``optuna create-study``.
+    """
+    spec = load_spec(spec_path)
+    name = study_name or Path(spec_path).stem
+    location = storage or str(default_journal_path(name, runs_dir))
+    target = n_trials or spec.budget.n_trials
+    seed = worker_seed(spec.sampler.seed, worker_index)
+    opened = open_storage(location)
+    study = attach_study(
+        spec, storage=opened, location=location, study_name=name, create=create,
+        sampler=make_sampler(spec, seed=seed), pruner=make_pruner(spec),
+    )
+    _log.info("study %s in %s: target %d finished trials; sampler seed %d", name, redact_url(location), target, seed)
+    context = EvalContext.load(spec, cache_dir=Path(runs_dir) / "cache", data_dir=Path(data_dir) if data_dir else None,
+                               device=pick_device(device))
+    result = run_worker(study, build_objective(spec, context), n_trials=target,
+                        claim=claim_lock_for(location, name), progress=progress)
+    return StudyOutcome(study=study, spec=spec, location=location, worker=result,
+                        fid_floor=context.fid_floor, classifier_accuracy=context.classifier.test_accuracy)

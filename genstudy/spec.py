@@ -1,0 +1,253 @@
+"""Study specs: YAML files validated with pydantic into a frozen ``StudySpec``.
+
+A spec is data, never code: it is read with ``yaml.safe_load`` and every key is checked.
+Every problem becomes one ``SpecError`` line naming the file, the key, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from genstudy.errors import SpecError
+from genstudy.schema import OBJECTIVES, ObjectiveDef
+
+__all__ = ["StudySpec", "load_spec", "parse_spec", "spec_digest"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FloatParam(_Strict):
+    type: Literal["float"]
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = Field(default=None, gt=0)
+
+
+class IntParam(_Strict):
+    type: Literal["int"]
+    low: int
+    high: int
+    log: bool = False
+    step: int = Field(default=1, ge=1)
+
+
+class CategoricalParam(_Strict):
+    type: Literal["categorical"]
+    choices: list[Union[bool, int, float, str]] = Field(min_length=1)
+
+
+ParamSpec = Annotated[Union[FloatParam, IntParam, CategoricalParam], Field(discriminator="type")]
+
+
+class SamplerSpec(_Strict):
+    name: Literal["tpe", "random", "grid"] = "tpe"
+    seed: int = 0
+    n_startup_trials: int = Field(default=4, ge=0)
+
+
+class PrunerSpec(_Strict):
+    name: Literal["median", "hyperband", "none"] = "median"
+    n_startup_trials: int = Field(default=2, ge=0)
+    n_warmup_steps: int = Field(default=1, ge=0)
+
+
+class BudgetSpec(_Strict):
+    epochs: int = Field(default=5, ge=1, le=100_000)
+    n_trials: int = Field(default=8, ge=1, le=1_000_000)
+
+
+class EvaluationSpec(_Strict):
+    n_samples: int = Field(default=1000, ge=10, le=1_000_000)
+    iwae_k: int = Field(default=50, ge=1, le=100_000)
+    prune_fid_samples: int = Field(default=500, ge=10, le=100_000)
+
+
+class StudySpec(_Strict):
+    """A whole study: what to train, on what data, what to search, how to judge it."""
+
+    objective: str
+    dataset: str = "mnist5k"
+    metrics: list[str] = Field(default_factory=lambda: ["fid"], min_length=1)
+    repeats: int = Field(default=1, ge=1, le=1000)
+    seed: int = 0
+    budget: BudgetSpec = BudgetSpec()
+    sampler: SamplerSpec = SamplerSpec()
+    pruner: PrunerSpec = PrunerSpec()
+    evaluation: EvaluationSpec = EvaluationSpec()
+    fixed: dict[str, Any] = Field(default_factory=dict)
+    search_space: dict[str, ParamSpec] = Field(default_factory=dict)
+
+    @property
+    def objective_def(self) -> ObjectiveDef:
+        return OBJECTIVES[self.objective]
+
+    @property
+    def directions(self) -> list[str]:
+        """The Optuna study directions, one per metric, in order."""
+        return [self.objective_def.metrics[m].direction for m in self.metrics]
+
+    def resolved(self) -> dict[str, Any]:
+        """The spec with every default filled in, as JSON-ready data (stored in the study)."""
+        return self.model_dump(mode="json")
+
+
+def spec_digest(resolved: dict[str, Any]) -> str:
+    """A stable sha256 of a resolved spec (key order does not matter)."""
+    canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_spec(path: str | Path) -> StudySpec:
+    """Read and validate the spec at ``path``; every problem is a ``SpecError``."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError as e:
+        raise SpecError(f"{path}: spec file not found; pass the path of a YAML spec such as studies/quickstart.yaml") from e
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read the spec ({e.strerror}); check the path and its permissions") from e
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise SpecError(f"{path}: not valid YAML{where}: {problem}; fix the syntax there") from e
+    return parse_spec(data, source=str(path))
+
+
+def parse_spec(data: Any, *, source: str = "<spec>") -> StudySpec:
+    """Validate already-parsed spec data; ``source`` names it in errors."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: the spec must be a YAML mapping of keys (objective, dataset, ...), got {type(data).__name__}")
+    try:
+        spec = StudySpec.model_validate(data)
+    except ValidationError as e:
+        raise SpecError(_format_validation_error(e, data, source)) from None
+    problems = _semantic_problems(spec)
+    if problems:
+        key, value, why = problems[0]
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise SpecError(f"{source}: {key}: {value!r} {why}{more}")
+    return spec
+
+
+_FIXES = {
+    "extra_forbidden": "remove it or check its spelling",
+    "missing": "add it",
+    "union_tag_invalid": "use type: float, int or categorical",
+    "union_tag_not_found": "add type: float, int or categorical",
+    "literal_error": "use one of the allowed values",
+}
+
+
+def _format_validation_error(error: ValidationError, data: dict, source: str) -> str:
+    first = error.errors()[0]
+    loc = [str(p) for p in first["loc"] if not str(p).startswith("function-")]
+    loc = [p for p in loc if p not in ("FloatParam", "IntParam", "CategoricalParam", "float", "int", "categorical")]
+    key = ".".join(loc) or "(top level)"
+    kind = first["type"]
+    value = first.get("input")
+    msg = first["msg"]
+    if kind == "extra_forbidden":
+        parent = _model_at(first["loc"][:-1])
+        known = sorted(parent.model_fields) if parent is not None else []
+        fix = f"unknown key; known keys here: {', '.join(known)}" if known else "unknown key; remove it"
+        text = f"{source}: {key}: {fix}"
+    elif kind == "missing":
+        text = f"{source}: {key}: missing; add it"
+    else:
+        fix = _FIXES.get(kind, "fix the value")
+        text = f"{source}: {key}: {value!r} is invalid ({msg}); {fix}"
+    extra = len(error.errors()) - 1
+    return text + (f" (and {extra} more problem(s))" if extra else "")
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    model: type[BaseModel] = StudySpec
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        if field is None:
+            if str(part) in ("float", "int", "categorical"):
+                model = {"float": FloatParam, "int": IntParam, "categorical": CategoricalParam}[str(part)]
+                continue
+            if model is StudySpec:
+                return None
+            continue  # a dict key such as a search-space param name
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+    return model
+
+
+def _semantic_problems(spec: StudySpec) -> list[tuple[str, Any, str]]:
+    """Checks across keys that pydantic cannot express: (key, value, why + fix)."""
+    problems: list[tuple[str, Any, str]] = []
+    odef = OBJECTIVES.get(spec.objective)
+    if odef is None:
+        return [("objective", spec.objective, f"is not a known objective; use one of {sorted(OBJECTIVES)}")]
+    from genstudy.data import DATASETS
+
+    if spec.dataset not in DATASETS:
+        problems.append(("dataset", spec.dataset, f"is not a known dataset; use one of {list(DATASETS)}"))
+    seen: set[str] = set()
+    for i, m in enumerate(spec.metrics):
+        if m not in odef.metrics:
+            problems.append((f"metrics[{i}]", m, f"is not a metric of objective {odef.name}; use one of {sorted(odef.metrics)}"))
+        if m in seen:
+            problems.append((f"metrics[{i}]", m, "is listed twice; list each metric once"))
+        seen.add(m)
+    if len(spec.metrics) > 1 and spec.pruner.name != "none":
+        problems.append(("pruner.name", spec.pruner.name,
+                         "cannot prune a study with several metrics (Optuna refuses pruners in multi-objective studies); set pruner: {name: none}"))
+    for name, value in spec.fixed.items():
+        pdef = odef.params.get(name)
+        if pdef is None:
+            problems.append((f"fixed.{name}", value, f"is not a param of objective {odef.name}; known params: {sorted(odef.params)}"))
+        elif (why := pdef.check(value)) is not None:
+            problems.append((f"fixed.{name}", value, f"{why}; {pdef.help}"))
+        if name in spec.search_space:
+            problems.append((f"fixed.{name}", value, "is also in search_space; keep it in one of the two"))
+    for name, p in spec.search_space.items():
+        problems.extend(_search_param_problems(odef, name, p, spec.sampler.name))
+    return problems
+
+
+def _search_param_problems(odef: ObjectiveDef, name: str, p: Any, sampler: str) -> list[tuple[str, Any, str]]:
+    key = f"search_space.{name}"
+    pdef = odef.params.get(name)
+    if pdef is None:
+        return [(key, name, f"is not a param of objective {odef.name}; known params: {sorted(odef.params)}")]
+    out: list[tuple[str, Any, str]] = []
+    if isinstance(p, CategoricalParam):
+        for i, c in enumerate(p.choices):
+            if (why := pdef.check(c)) is not None:
+                out.append((f"{key}.choices[{i}]", c, f"{why}; {pdef.help}"))
+        return out
+    if pdef.kind is str:
+        return [(f"{key}.type", p.type, f"does not fit a text param; use type: categorical with choices {list(pdef.choices or ())}")]
+    if isinstance(p, FloatParam) and pdef.kind is int:
+        out.append((f"{key}.type", "float", "does not fit a whole-number param; use type: int"))
+    if p.low > p.high:
+        out.append((f"{key}.low", p.low, f"is above high ({p.high}); swap them"))
+    if p.log and p.low <= 0:
+        out.append((f"{key}.low", p.low, "must be > 0 with log: true; use a positive low bound or log: false"))
+    if p.log and isinstance(p, IntParam) and p.step != 1:
+        out.append((f"{key}.step", p.step, "must be 1 with log: true; drop step or log"))
+    if p.log and isinstance(p, FloatParam) and p.step is not None:
+        out.append((f"{key}.step", p.step, "cannot be combined with log: true; drop one of them"))
+    for bound in ("low", "high"):
+        if (why := pdef.check(getattr(p, bound))) is not None:
+            out.append((f"{key}.{bound}", getattr(p, bound), f"{why}; {pdef.help}"))
+    if sampler == "grid" and isinstance(p, FloatParam) and p.step is None:
+        out.append((key, "float without step", "cannot be gridded; add step, or use type: categorical with the grid values"))
+    return out

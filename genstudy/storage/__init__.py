@@ -1,0 +1,22 @@
+"""Opening Optuna storages (PostgreSQL, SQLite, journal file) and attaching studies to specs."""
+
+from __future__ import annotations
+
+from genstudy.storage._open import GRACE_PERIOD, HEARTBEAT_INTERVAL, MAX_RETRY, open_storage
+from genstudy.storage._study import SPEC_ATTR, SPEC_DIGEST_ATTR, attach_study, create_study_command
+from genstudy.storage._url import default_journal_path, is_rdb_url, redact_url, scrub
+
+__all__ = [
+    "GRACE_PERIOD",
+    "HEARTBEAT_INTERVAL",
+    "MAX_RETRY",
+    "SPEC_ATTR",
+    "SPEC_DIGEST_ATTR",
+    "attach_study",
+    "create_study_command",
+    "default_journal_path",
+    "is_rdb_url",
+    "open_storage",
+    "redact_url",
+    "scrub",
+]

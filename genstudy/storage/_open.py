@@ -1,0 +1,82 @@
+"""Open an Optuna storage from what the user typed, with the settings workers need."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend
+from sqlalchemy.exc import SQLAlchemyError
+
+from genstudy.errors import StorageError
+from genstudy.storage._url import is_rdb_url, redact_url, scrub
+
+__all__ = ["open_storage", "HEARTBEAT_INTERVAL", "GRACE_PERIOD", "MAX_RETRY"]
+
+_log = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL = 10  # seconds between a running trial's heartbeats (RDB only)
+GRACE_PERIOD = 60  # seconds without a heartbeat before a RUNNING trial counts as stale
+MAX_RETRY = 3  # how often a stale trial is retried with the same params
+
+
+def open_storage(location: str, *, heartbeat: bool = True, pool_size: int = 2) -> BaseStorage:
+    """An Optuna storage for ``location``: an RDB URL or a journal file path.
+
+    RDB storages get ``pool_pre_ping`` (connections that died with a database restart are
+    replaced, not handed out), a small pool per process, and, with ``heartbeat``, Optuna's
+    heartbeat with ``RetryHeartbeatStaleTrialCallback``: a trial whose worker died is marked
+    FAIL and re-enqueued with the same params. The heartbeat works only with
+    ``study.optimize`` on RDB storages; journal files have none (see genstudy.workers).
+    """
+    if is_rdb_url(location):
+        return _open_rdb(location, heartbeat=heartbeat, pool_size=pool_size)
+    if "://" in location:
+        scheme = location.split("://", 1)[0]
+        raise StorageError(
+            f"storage {redact_url(location)!r}: unknown scheme {scheme!r}; use postgresql://USER@HOST/DB, "
+            "sqlite:///FILE.db, or a journal file path such as genstudy-runs/study.journal"
+        )
+    return _open_journal(Path(location))
+
+
+def _open_rdb(url: str, *, heartbeat: bool, pool_size: int) -> RDBStorage:
+    engine_kwargs: dict = {"pool_pre_ping": True}
+    if not url.startswith("sqlite"):
+        engine_kwargs.update(pool_size=pool_size, max_overflow=2, pool_recycle=3600)
+    hb: dict = {}
+    if heartbeat:
+        hb = dict(
+            heartbeat_interval=HEARTBEAT_INTERVAL,
+            grace_period=GRACE_PERIOD,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
+        )
+    try:
+        return RDBStorage(url, engine_kwargs=engine_kwargs, **hb)
+    except (SQLAlchemyError, ImportError, ValueError) as e:
+        detail = _first_line(scrub(str(getattr(e, "orig", None) or e), url))
+        raise StorageError(
+            f"cannot open storage {redact_url(url)}: {detail}; check that the server is running and "
+            "reachable, the database exists (createdb NAME) and the user and password are right"
+        ) from None
+
+
+def _open_journal(path: Path) -> JournalStorage:
+    if path.is_dir():
+        raise StorageError(f"storage {str(path)!r} is a directory; give a journal file path such as {path / 'study.journal'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as f:
+                if f.read(16).startswith(b"SQLite format 3"):
+                    raise StorageError(f"storage {str(path)!r} is an SQLite file; pass it as sqlite:///{path}")
+        return JournalStorage(JournalFileBackend(str(path)))
+    except OSError as e:
+        raise StorageError(f"cannot open journal file {str(path)!r}: {e.strerror}; check the path and its permissions") from None
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return line.rstrip(".")
+

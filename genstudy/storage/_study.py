@@ -1,0 +1,106 @@
+"""Attach a spec to an Optuna study: create or load it, and refuse what does not fit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import optuna
+from optuna.pruners import BasePruner
+from optuna.samplers import BaseSampler
+from optuna.storages import BaseStorage
+from sqlalchemy.exc import SQLAlchemyError
+
+from genstudy.errors import StorageError, StudyMismatchError, StudyNotFoundError
+from genstudy.spec import StudySpec, spec_digest
+from genstudy.storage._url import redact_url, scrub
+
+__all__ = ["SPEC_ATTR", "SPEC_DIGEST_ATTR", "attach_study", "create_study_command"]
+
+_log = logging.getLogger(__name__)
+
+SPEC_ATTR = "genstudy:spec"
+SPEC_DIGEST_ATTR = "genstudy:spec_sha256"
+
+
+def create_study_command(location: str, study_name: str, directions: list[str]) -> str:
+    """The ``optuna create-study`` command that creates a study fitting ``directions``."""
+    if len(directions) == 1:
+        dirs = f"--direction {directions[0]}"
+    else:
+        dirs = "--directions " + " ".join(directions)
+    return f"optuna create-study --storage {redact_url(location)} --study-name {study_name} {dirs}"
+
+
+def attach_study(
+    spec: StudySpec,
+    *,
+    storage: BaseStorage,
+    location: str,
+    study_name: str,
+    create: bool,
+    sampler: BaseSampler,
+    pruner: BasePruner,
+) -> optuna.Study:
+    """Create (``create=True``) or load the study, check it fits ``spec``, record the spec.
+
+    The resolved spec and its sha256 are stored as study user attrs the first time; a later
+    attach with a different spec is refused with the keys that differ.
+    """
+    try:
+        if create:
+            study = optuna.create_study(
+                storage=storage, study_name=study_name, directions=spec.directions,
+                sampler=sampler, pruner=pruner, load_if_exists=True,
+            )
+        else:
+            study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler, pruner=pruner)
+    except KeyError:
+        raise StudyNotFoundError(
+            f"study {study_name!r} does not exist in {redact_url(location)}; create it first with: "
+            f"{create_study_command(location, study_name, spec.directions)}"
+        ) from None
+    except SQLAlchemyError as e:
+        detail = scrub(str(getattr(e, "orig", None) or e), location).strip().splitlines()[0]
+        raise StorageError(f"storage {redact_url(location)} failed while opening study {study_name!r}: {detail}") from None
+    _check_directions(study, spec, location)
+    _check_or_record_spec(study, spec)
+    return study
+
+
+def _check_directions(study: optuna.Study, spec: StudySpec, location: str) -> None:
+    have = [d.name.lower() for d in study.directions]
+    if have != spec.directions:
+        raise StudyMismatchError(
+            f"study {study.study_name!r} has directions {have}, but the spec's metrics {spec.metrics} need "
+            f"{spec.directions}; change the spec's metrics, or create a new study with: "
+            f"{create_study_command(location, study.study_name + '-2', spec.directions)}"
+        )
+
+
+def _check_or_record_spec(study: optuna.Study, spec: StudySpec) -> None:
+    resolved = spec.resolved()
+    digest = spec_digest(resolved)
+    attrs = study.user_attrs
+    stored_digest = attrs.get(SPEC_DIGEST_ATTR)
+    if stored_digest is None:
+        study.set_user_attr(SPEC_ATTR, resolved)
+        study.set_user_attr(SPEC_DIGEST_ATTR, digest)
+        _log.info("recorded spec %s in study %s", digest[:12], study.study_name)
+        return
+    if stored_digest != digest:
+        changed = _diff_keys(attrs.get(SPEC_ATTR, {}), resolved)
+        raise StudyMismatchError(
+            f"study {study.study_name!r} was started with a different spec (sha256 {stored_digest[:12]} vs "
+            f"{digest[:12]}; differing keys: {', '.join(changed) or 'unknown'}); use the original spec, "
+            "or a new --study-name for the changed one"
+        )
+
+
+def _diff_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new)):
+            out += _diff_keys(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [] if old == new else [prefix.rstrip(".")]

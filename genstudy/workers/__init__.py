@@ -1,0 +1,8 @@
+"""Workers that pull trials from a study until it reaches its target."""
+
+from __future__ import annotations
+
+from genstudy.workers._claim import ClaimLock, claim_lock_for
+from genstudy.workers._loop import TrialCounts, WorkerResult, count_trials, run_worker
+
+__all__ = ["ClaimLock", "TrialCounts", "WorkerResult", "claim_lock_for", "count_trials", "run_worker"]

@@ -1,0 +1,136 @@
+"""The worker loop: claim a trial slot, run one trial with ``study.optimize``, repeat.
+
+``study.optimize`` (not ask/tell) is what Optuna's heartbeat needs, so each trial runs
+through it. The study-wide count decides when to stop, so any number of workers on any
+number of machines share one target: the loop ends when the study has ``n_trials``
+finished (COMPLETE or PRUNED) trials. FAILED trials do not count; their retries do.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import optuna
+from optuna.storages import RDBStorage
+from optuna.trial import TrialState
+
+from genstudy.errors import GenstudyError
+from genstudy.workers._claim import ClaimLock
+
+__all__ = ["TrialCounts", "WorkerResult", "count_trials", "run_worker"]
+
+_log = logging.getLogger(__name__)
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+@dataclass(frozen=True)
+class TrialCounts:
+    complete: int
+    pruned: int
+    failed: int
+    running: int
+    waiting: int
+
+    @property
+    def finished(self) -> int:
+        return self.complete + self.pruned
+
+
+@dataclass
+class WorkerResult:
+    """What this worker ran (the study's own counts are in ``final``)."""
+
+    ran: int = 0
+    failed: int = 0
+    final: TrialCounts | None = None
+
+
+def count_trials(study: optuna.Study) -> TrialCounts:
+    """Study-wide trial counts by state, one COUNT query each on RDB storages."""
+    storage, sid = study._storage, study._study_id  # Optuna has no public count API
+
+    def n(state: TrialState) -> int:
+        return storage.get_n_trials(sid, state)
+
+    return TrialCounts(
+        complete=n(TrialState.COMPLETE), pruned=n(TrialState.PRUNED), failed=n(TrialState.FAIL),
+        running=n(TrialState.RUNNING), waiting=n(TrialState.WAITING),
+    )
+
+
+def run_worker(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float | tuple[float, ...]],
+    *,
+    n_trials: int,
+    claim: ClaimLock,
+    progress: Callable[[optuna.Study, TrialCounts], None] | None = None,
+    poll_seconds: float = 2.0,
+    max_consecutive_failures: int = 5,
+) -> WorkerResult:
+    """Run trials until the study has ``n_trials`` finished trials across all workers.
+
+    A trial that raises is recorded as FAIL with ``fail_reason`` in its user attrs and the
+    worker goes on; ``max_consecutive_failures`` failures in a row stop it with an error
+    (a broken spec or environment, not bad luck). While the target is only reachable by
+    trials other workers are running, this worker waits and re-checks (with the heartbeat,
+    trials of dead workers become FAIL and are retried).
+    """
+    result = WorkerResult()
+    heartbeat = isinstance(study._storage, RDBStorage) and study._storage.get_heartbeat_interval() is not None
+    last_states: list[TrialState] = []
+    streak = 0
+    while True:
+        claim.acquire()
+        try:
+            counts = count_trials(study)
+            if progress is not None:
+                progress(study, counts)
+            if counts.finished >= n_trials:
+                break
+            if counts.finished + counts.running >= n_trials:
+                claim.release()
+                if heartbeat:
+                    optuna.storages.fail_stale_trials(study)
+                time.sleep(poll_seconds)
+                continue
+            last_states.clear()
+            study.optimize(
+                _released_first(objective, claim), n_trials=1, catch=(Exception,),
+                callbacks=[lambda _s, t: last_states.append(t.state)], gc_after_trial=False,
+            )
+        finally:
+            claim.release()
+        result.ran += 1
+        if last_states and last_states[-1] == TrialState.FAIL:
+            result.failed += 1
+            streak += 1
+            if streak >= max_consecutive_failures:
+                raise GenstudyError(
+                    f"{streak} trials in a row failed (see the fail_reason user attr of the last one, "
+                    f"trial {study.trials[-1].number}); fix the cause, then start the worker again"
+                )
+        else:
+            streak = 0
+    result.final = counts
+    return result
+
+
+def _released_first(objective: Callable, claim: ClaimLock) -> Callable[[optuna.Trial], object]:
+    def run(trial: optuna.Trial) -> object:
+        claim.release()  # the trial exists now: other workers may claim theirs
+        try:
+            return objective(trial)
+        except optuna.TrialPruned:
+            raise
+        except Exception as e:
+            trial.set_user_attr("fail_reason", f"{type(e).__name__}: {e}"[:2000])
+            raise
+
+    return run
+
+
