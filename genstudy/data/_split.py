@@ -16,7 +16,7 @@ import torch
 from genstudy.data._dataset import Dataset
 from genstudy.errors import DataError
 
-__all__ = ["fixed_permutation", "split_fixed", "to_images", "move"]
+__all__ = ["fixed_permutation", "split_fixed", "to_images", "parse_device", "move"]
 
 
 def fixed_permutation(n: int, *, seed: int = 0) -> np.ndarray:
@@ -66,18 +66,23 @@ def split_fixed(
     )  # fmt: skip
 
 
+def parse_device(device: str | torch.device) -> torch.device:
+    """``device`` as a ``torch.device``; DataError if torch cannot parse it."""
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise DataError(
+            f"device {device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:N' or 'mps'"
+        ) from e
+
+
 def move(dataset: Dataset, device: str | torch.device, *, copy: bool) -> Dataset:
     """``dataset`` with its tensors on ``device``.
 
     ``copy=True`` always makes fresh tensors (use it for cached datasets, so a caller that
     edits its tensors in place cannot corrupt what later callers receive).
     """
-    try:
-        target = torch.device(device)
-    except (RuntimeError, TypeError) as e:
-        raise DataError(
-            f"device {device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:N' or 'mps'"
-        ) from e
+    target = parse_device(device)
     tensors = ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")
     try:
         moved = {k: getattr(dataset, k).to(target, copy=copy) for k in tensors}

@@ -66,7 +66,7 @@ def _generate(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 def load_toy() -> Dataset:
     """The ``toy`` dataset on the CPU (cached; callers must not edit it in place)."""
     (train_x, train_y), (val_x, val_y), (test_x, test_y) = (
-        _generate(n, seed) for n, seed in zip(TOY_SIZES, _SEEDS)
+        _generate(n, seed) for n, seed in zip(TOY_SIZES, _SEEDS, strict=True)
     )
     return Dataset(
         name="toy",

@@ -38,9 +38,11 @@ FEATURE_DIM = 128
 
 
 class DomainClassifier(nn.Module):
-    """Two conv blocks, adaptive pooling to 4x4, a 128-d feature layer and a linear head.
+    """Two strided conv blocks, adaptive pooling to 4x4, a 128-d feature layer and a linear head.
 
-    Works for any image of at least 2x2 pixels: (1, 8, 8), (1, 28, 28), (3, 32, 32), ...
+    Strided convolutions instead of max pooling: training on 3500 MNIST digits takes a few
+    seconds on two CPU cores. Works for any image of at least 2x2 pixels: (1, 8, 8), (1, 28, 28),
+    (3, 32, 32), ...
     """
 
     def __init__(self, image_shape: tuple[int, int, int], n_classes: int) -> None:
@@ -55,13 +57,13 @@ class DomainClassifier(nn.Module):
         self.n_classes = int(n_classes)
         self.body = nn.Sequential(
             # (B, C, H, W) -> (B, 32, H/2, W/2)
-            nn.Conv2d(channels, 32, kernel_size=3, padding=1),
+            nn.Conv2d(channels, 32, kernel_size=5, stride=2, padding=2),
+            nn.BatchNorm2d(32),
             nn.ReLU(),
-            nn.MaxPool2d(2),
-            # -> (B, 64, H/4, W/4), or (B, 64, H/2, W/2) on images too small to pool twice
-            nn.Conv2d(32, 64, kernel_size=3, padding=1),
+            # -> (B, 64, H/4, W/4)
+            nn.Conv2d(32, 64, kernel_size=3, stride=2, padding=1),
+            nn.BatchNorm2d(64),
             nn.ReLU(),
-            nn.MaxPool2d(2) if min(height, width) >= 8 else nn.Identity(),
             # -> (B, 64, 4, 4) whatever the input size
             nn.AdaptiveAvgPool2d(4),
             nn.Flatten(),
@@ -97,7 +99,7 @@ def tensor_fingerprint(*tensors: torch.Tensor) -> str:
     for tensor in tensors:
         cpu = tensor.detach().to("cpu").contiguous()
         digest.update(f"{cpu.dtype}{tuple(cpu.shape)}".encode())
-        digest.update(cpu.view(torch.uint8).numpy().tobytes() if cpu.numel() else b"")
+        digest.update(cpu.reshape(-1).view(torch.uint8).numpy().tobytes() if cpu.numel() else b"")
     return digest.hexdigest()
 
 
@@ -118,12 +120,15 @@ def _accuracy(model: DomainClassifier, x: torch.Tensor, y: torch.Tensor, batch_s
 
 
 def _train(dataset: Dataset, *, device: torch.device, seed: int, epochs: int, batch_size: int, lr: float) -> DomainClassifier:
-    """Adam on the train split, mini-batches indexed from the whole tensor (no DataLoader)."""
+    """Adam with a one-cycle learning rate on the train split; mini-batches are indexed from the
+    whole tensor (no DataLoader)."""
     with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG untouched
         torch.manual_seed(seed)
         model = DomainClassifier(dataset.image_shape, dataset.n_classes)
     model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    steps_per_epoch = -(-len(dataset.train_x) // batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch)
     generator = torch.Generator().manual_seed(seed)
     x, y = dataset.train_x.to(device), dataset.train_y.to(device)
     for _ in range(epochs):
@@ -134,13 +139,14 @@ def _train(dataset: Dataset, *, device: torch.device, seed: int, epochs: int, ba
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            schedule.step()
     return model.eval()
 
 
-def _cache_path(dataset: Dataset, cache_dir: Path, *, seed: int, epochs: int) -> Path:
+def _cache_path(dataset: Dataset, cache_dir: Path, *, recipe: str) -> Path:
     safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset.name)
     fingerprint = tensor_fingerprint(dataset.train_x, dataset.train_y)[:16]
-    return cache_dir / f"classifier-{safe_name}-v{ARCH_VERSION}-{fingerprint}-s{seed}-e{epochs}.pt"
+    return cache_dir / f"classifier-{safe_name}-v{ARCH_VERSION}-{fingerprint}-{recipe}.pt"
 
 
 def _load(path: Path, dataset: Dataset, device: torch.device) -> tuple[DomainClassifier, float]:
@@ -156,19 +162,19 @@ def load_or_train_classifier(
     cache_dir: str | os.PathLike[str],
     device: torch.device | str = "cpu",
     seed: int = 0,
-    epochs: int = 4,
-    batch_size: int = 64,
-    lr: float = 2e-3,
+    epochs: int = 6,
+    batch_size: int = 128,
+    lr: float = 5e-3,
 ) -> ClassifierInfo:
     """The dataset's domain classifier: from ``cache_dir`` if cached there, else trained and saved.
 
-    The cache file is keyed by dataset name, ``ARCH_VERSION``, a fingerprint of the train split,
-    ``seed`` and ``epochs``. Training is deterministic on CPU for a given seed. An unreadable cache
+    The cache file is keyed by dataset name, ``ARCH_VERSION``, a fingerprint of the train split
+    and the recipe (``seed``, ``epochs``, ``batch_size``, ``lr``). Training is deterministic on CPU for a given seed. An unreadable cache
     file is logged as a warning, retrained and overwritten.
     """
     device = torch.device(device)
     cache_dir = Path(cache_dir)
-    path = _cache_path(dataset, cache_dir, seed=seed, epochs=epochs)
+    path = _cache_path(dataset, cache_dir, recipe=f"s{seed}-e{epochs}-b{batch_size}-lr{lr:g}")
     if path.exists():
         try:
             model, accuracy = _load(path, dataset, device)

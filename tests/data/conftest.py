@@ -31,7 +31,7 @@ def idx_bytes(array: np.ndarray, magic: int) -> bytes:
 
 
 def idx_images(prefix: str, n: int) -> np.ndarray:
-    """(n, 28, 28) uint8: image i of split ``prefix`` has pixel [0, 0] == i and [0, 1] == split id."""
+    """(n, 28, 28) uint8: image i has pixel [0, 0] == i, and [0, 1] == 1 (train) or 2 (t10k)."""
     images = np.zeros((n, 28, 28), dtype=np.uint8)
     images[:, 0, 0] = np.arange(n)
     images[:, 0, 1] = 1 if prefix == "train" else 2

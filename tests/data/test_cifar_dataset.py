@@ -60,8 +60,10 @@ def test_missing_meta_is_named(cifar_root: Path) -> None:
 
 def test_truncated_batch(cifar_root: Path) -> None:
     path = cifar_root / FOLDER / "data_batch_5"
-    path.write_bytes(path.read_bytes()[: 1000])
-    with pytest.raises(DataError, match=r"data_batch_5' is not a readable CIFAR-10 pickle.*download"):
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(
+        DataError, match=r"data_batch_5' is not a readable CIFAR-10 pickle.*download"
+    ):
         load_dataset("cifar10", data_dir=cifar_root)
 
 
@@ -81,7 +83,9 @@ def test_pickle_that_would_run_code_is_refused(cifar_root: Path, tmp_path: Path)
 def test_cifar100_meta_is_refused(cifar_root: Path) -> None:
     meta = {"label_names": [f"class_{i}" for i in range(100)]}
     (cifar_root / FOLDER / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
-    with pytest.raises(DataError, match=r"batches\.meta' has label_names .*expected 10 class names"):
+    with pytest.raises(
+        DataError, match=r"batches\.meta' has label_names .*expected 10 class names"
+    ):
         load_dataset("cifar10", data_dir=cifar_root)
 
 
@@ -89,7 +93,9 @@ def test_wrong_image_size_in_a_batch(cifar_root: Path, cifar_files: SimpleNamesp
     batch = cifar_files.batch(0, 8)
     batch["data"] = np.zeros((8, 1024), dtype=np.uint8)  # grey 32x32, not RGB
     (cifar_root / FOLDER / "data_batch_2").write_bytes(pickle.dumps(batch, protocol=2))
-    with pytest.raises(DataError, match=r"data_batch_2' has 'data' uint8 \(8, 1024\), expected .*\(N, 3072\)"):
+    with pytest.raises(
+        DataError, match=r"data_batch_2' has 'data' uint8 \(8, 1024\), expected .*\(N, 3072\)"
+    ):
         load_dataset("cifar10", data_dir=cifar_root)
 
 
@@ -114,7 +120,9 @@ def test_torchvision_itself_refuses_these_files(cifar_root: Path) -> None:
         CIFAR10(root=str(cifar_root), train=True, download=False)
 
 
-def test_too_few_images_for_a_validation_split(tmp_path: Path, cifar_files: SimpleNamespace) -> None:
+def test_too_few_images_for_a_validation_split(
+    tmp_path: Path, cifar_files: SimpleNamespace
+) -> None:
     cifar_files.write_root(tmp_path, per_batch=1)
     with pytest.raises(DataError, match=r"hold only 5 images, too few for a validation split"):
         load_dataset("cifar10", data_dir=tmp_path)

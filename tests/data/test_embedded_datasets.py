@@ -28,10 +28,12 @@ def _nearest_centroid_accuracy(dataset) -> float:
     ("name", "shape", "sizes"),
     [("mnist5k", (1, 28, 28), (3500, 500, 1000)), ("digits", (1, 8, 8), (1197, 200, 400))],
 )
-def test_shapes_dtypes_ranges(name: str, shape: tuple[int, int, int], sizes: tuple[int, ...]) -> None:
+def test_shapes_dtypes_ranges(
+    name: str, shape: tuple[int, int, int], sizes: tuple[int, ...]
+) -> None:
     ds = load_dataset(name)
     assert ds.name == name and ds.n_classes == 10 and ds.image_shape == shape
-    for split, n in zip(SPLITS, sizes):
+    for split, n in zip(SPLITS, sizes, strict=True):
         x, y = getattr(ds, f"{split}_x"), getattr(ds, f"{split}_y")
         assert x.shape == (n, *shape) and x.dtype == torch.float32
         assert y.shape == (n,) and y.dtype == torch.int64
@@ -59,7 +61,9 @@ def test_mnist5k_split_is_pinned() -> None:
 def test_mnist5k_splits_do_not_share_images() -> None:
     ds = load_dataset("mnist5k")
     hashes = {
-        split: {hashlib.sha1(img.numpy().tobytes()).hexdigest() for img in getattr(ds, f"{split}_x")}
+        split: {
+            hashlib.sha1(img.numpy().tobytes()).hexdigest() for img in getattr(ds, f"{split}_x")
+        }
         for split in SPLITS
     }
     assert sum(len(h) for h in hashes.values()) == 5000  # no duplicates inside a split either
@@ -72,7 +76,9 @@ def test_mnist5k_splits_do_not_share_images() -> None:
 def test_every_split_is_roughly_class_balanced(name: str) -> None:
     ds = load_dataset(name)
     for split in SPLITS:
-        share = getattr(ds, f"{split}_y").bincount(minlength=10).float() / len(getattr(ds, f"{split}_y"))
+        share = getattr(ds, f"{split}_y").bincount(minlength=10).float() / len(
+            getattr(ds, f"{split}_y")
+        )
         assert share.min() > 0.05 and share.max() < 0.16, (split, share)
 
 

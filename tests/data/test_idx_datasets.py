@@ -13,8 +13,12 @@ from genstudy.data import load_dataset
 from genstudy.errors import DataError
 
 
-@pytest.mark.parametrize(("name", "folder"), [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")])
-def test_reads_torchvision_layout(tmp_path: Path, idx_files: SimpleNamespace, name: str, folder: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "folder"), [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")]
+)
+def test_reads_torchvision_layout(
+    tmp_path: Path, idx_files: SimpleNamespace, name: str, folder: str
+) -> None:
     idx_files.write_root(tmp_path, folder)
     ds = load_dataset(name, data_dir=tmp_path)
     assert ds.name == name and ds.n_classes == 10 and ds.image_shape == (1, 28, 28)
@@ -60,7 +64,9 @@ def test_empty_data_dir_names_the_missing_files_and_downloads_nothing(tmp_path: 
 def test_one_missing_file_is_named(mnist_root: Path) -> None:
     (mnist_root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
     (mnist_root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(DataError, match=r"missing under '.*MNIST/raw': t10k-labels-idx1-ubyte; .*--download"):
+    with pytest.raises(
+        DataError, match=r"missing under '.*MNIST/raw': t10k-labels-idx1-ubyte; .*--download"
+    ):
         load_dataset("mnist", data_dir=mnist_root)
 
 
@@ -73,7 +79,9 @@ def test_only_gz_files_asks_to_extract_them(mnist_root: Path) -> None:
 def test_truncated_image_file(mnist_root: Path) -> None:
     path = mnist_root / "MNIST" / "raw" / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(DataError, match=r"train-images-idx3-ubyte' is truncated.*\[40, 28, 28\].*--download"):
+    with pytest.raises(
+        DataError, match=r"train-images-idx3-ubyte' is truncated.*\[40, 28, 28\].*--download"
+    ):
         load_dataset("mnist", data_dir=mnist_root)
 
 
@@ -96,33 +104,49 @@ def test_wrong_magic_number_names_found_and_expected(mnist_root: Path) -> None:
     # A label file where the image file should be: torchvision alone would fail with a bare
     # "x should have 3 dimension" ValueError.
     (raw / "train-images-idx3-ubyte").write_bytes((raw / "train-labels-idx1-ubyte").read_bytes())
-    with pytest.raises(DataError, match=r"train-images-idx3-ubyte' has magic number 2049, expected 2051"):
+    with pytest.raises(
+        DataError, match=r"train-images-idx3-ubyte' has magic number 2049, expected 2051"
+    ):
         load_dataset("mnist", data_dir=mnist_root)
 
 
-def test_gzip_data_in_place_of_raw_file_is_a_wrong_magic(mnist_root: Path, idx_files: SimpleNamespace) -> None:
+def test_gzip_data_in_place_of_raw_file_is_a_wrong_magic(
+    mnist_root: Path, idx_files: SimpleNamespace
+) -> None:
     raw = mnist_root / "MNIST" / "raw"
-    (raw / "t10k-labels-idx1-ubyte").write_bytes(gzip.compress(idx_files.bytes(torch.arange(12).numpy(), 2049)))
-    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte' has magic number \d+, expected 2049.*--download"):
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(
+        gzip.compress(idx_files.bytes(torch.arange(12).numpy(), 2049))
+    )
+    with pytest.raises(
+        DataError, match=r"t10k-labels-idx1-ubyte' has magic number \d+, expected 2049.*--download"
+    ):
         load_dataset("mnist", data_dir=mnist_root)
 
 
 def test_labels_that_do_not_match_the_images(mnist_root: Path, idx_files: SimpleNamespace) -> None:
     raw = mnist_root / "MNIST" / "raw"
-    (raw / "train-labels-idx1-ubyte").write_bytes(idx_files.bytes(torch.zeros(39, dtype=torch.uint8).numpy(), 2049))
+    (raw / "train-labels-idx1-ubyte").write_bytes(
+        idx_files.bytes(torch.zeros(39, dtype=torch.uint8).numpy(), 2049)
+    )
     with pytest.raises(DataError, match=r"holds 40 images but .*39 labels"):
         load_dataset("mnist", data_dir=mnist_root)
 
 
 def test_labels_out_of_range(mnist_root: Path, idx_files: SimpleNamespace) -> None:
     raw = mnist_root / "MNIST" / "raw"
-    (raw / "t10k-labels-idx1-ubyte").write_bytes(idx_files.bytes(torch.full((12,), 42, dtype=torch.uint8).numpy(), 2049))
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(
+        idx_files.bytes(torch.full((12,), 42, dtype=torch.uint8).numpy(), 2049)
+    )
     with pytest.raises(DataError, match=r"test labels .* outside 0\.\.9"):
         load_dataset("mnist", data_dir=mnist_root)
 
 
 def test_wrong_image_size(mnist_root: Path, idx_files: SimpleNamespace) -> None:
     raw = mnist_root / "MNIST" / "raw"
-    (raw / "t10k-images-idx3-ubyte").write_bytes(idx_files.bytes(idx_files.images("t10k", 12)[:, :20, :20], 2051))
-    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte' holds 20x20 images, expected 28x28"):
+    (raw / "t10k-images-idx3-ubyte").write_bytes(
+        idx_files.bytes(idx_files.images("t10k", 12)[:, :20, :20], 2051)
+    )
+    with pytest.raises(
+        DataError, match=r"t10k-images-idx3-ubyte' holds 20x20 images, expected 28x28"
+    ):
         load_dataset("mnist", data_dir=mnist_root)

@@ -49,3 +49,9 @@ def test_every_tensor_lands_on_the_gpu(name: str) -> None:
     for field in ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y"):
         assert getattr(ds, field).device.type == "cuda"
         assert torch.equal(getattr(ds, field).cpu(), getattr(cpu, field))
+
+
+def test_bad_device_fails_before_any_file_is_read(tmp_path) -> None:
+    # tmp_path holds no MNIST files: the device error must come first, not "missing files".
+    with pytest.raises(DataError, match=r"device 'gpu' is not a torch device"):
+        load_dataset("mnist", data_dir=tmp_path, device="gpu")

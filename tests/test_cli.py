@@ -1,0 +1,58 @@
+"""The mistakes users make get one clear line on stderr, exit code 2, and no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+
+from tests.conftest import TINY_SPEC, run_cli
+
+
+def _one_line_error(proc) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("genstudy: error:")]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_unknown_spec_key(write_spec, tmp_path: Path) -> None:
+    spec = write_spec(dict(TINY_SPEC, epochs=3))
+    line = _one_line_error(run_cli("run", str(spec), "--runs-dir", str(tmp_path / "r"), cwd=tmp_path))
+    assert str(spec) in line and "epochs: unknown key" in line
+
+
+@pytest.mark.postgres
+def test_study_that_does_not_exist(pg_url: str, write_spec, tmp_path: Path) -> None:
+    spec = write_spec()
+    line = _one_line_error(run_cli("worker", str(spec), "--storage", pg_url, "--study-name", "nope", cwd=tmp_path))
+    assert "study 'nope' does not exist" in line
+    assert f"optuna create-study --storage {pg_url} --study-name nope --direction minimize" in line
+
+
+@pytest.mark.postgres
+def test_directions_do_not_fit(pg_url: str, write_spec, tmp_path: Path) -> None:
+    optuna.create_study(storage=pg_url, study_name="maxi", direction="maximize")
+    line = _one_line_error(run_cli("worker", str(write_spec()), "--storage", pg_url, "--study-name", "maxi", cwd=tmp_path))
+    assert "has directions ['maximize']" in line and "['fid']" in line
+
+
+def test_unreachable_storage(write_spec, tmp_path: Path) -> None:
+    url = "postgresql://alice:hunter2-secret@127.0.0.1:1/studies"
+    proc = run_cli("worker", str(write_spec()), "--storage", url, "--study-name", "x", cwd=tmp_path)
+    line = _one_line_error(proc)
+    assert "cannot open storage postgresql://alice:***@127.0.0.1:1/studies" in line
+    assert "hunter2-secret" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.slow
+def test_same_study_with_a_different_spec_is_refused(write_spec, tmp_path: Path) -> None:
+    runs = str(tmp_path / "runs")
+    first = write_spec(dict(TINY_SPEC, budget={"epochs": 1, "n_trials": 1}), name="s.yaml")
+    ok = run_cli("run", str(first), "--runs-dir", runs, "--study-name", "shared", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    second = write_spec(dict(TINY_SPEC, budget={"epochs": 2, "n_trials": 1}), name="s2.yaml")
+    line = _one_line_error(run_cli("run", str(second), "--runs-dir", runs, "--study-name", "shared", cwd=tmp_path))
+    assert "study 'shared' was started with a different spec" in line and "budget.epochs" in line
