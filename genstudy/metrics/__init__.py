@@ -17,9 +17,9 @@ from genstudy.metrics._classifier import (
     DomainClassifier,
     load_or_train_classifier,
 )
-from genstudy.metrics._fid import FID, FID_CLASSIFIER_SHA256, FID_REAL_FLOOR, FidEvaluator
+from genstudy.metrics._fid import CLASSIFIER_SHA256, FID, FID_FLOOR, FidEvaluator
 from genstudy.metrics._frechet import frechet_distance, gaussian_stats
-from genstudy.metrics._image import RECON_MSE, RECON_SSIM, mse, ssim
+from genstudy.metrics._image import MSE, SSIM, mse, ssim
 from genstudy.metrics._likelihood import (
     IWAE,
     LOG_LIKELIHOOD,
@@ -30,16 +30,16 @@ from genstudy.metrics._likelihood import (
 
 __all__ = [
     "ARCH_VERSION",
+    "CLASSIFIER_SHA256",
     "FEATURE_DIM",
     "FID",
-    "FID_CLASSIFIER_SHA256",
-    "FID_REAL_FLOOR",
+    "FID_FLOOR",
     "IWAE",
     "LOG_LIKELIHOOD",
     "LOG_LIKELIHOOD_ESTIMATOR",
     "LOG_LIKELIHOOD_SE",
-    "RECON_MSE",
-    "RECON_SSIM",
+    "MSE",
+    "SSIM",
     "ClassifierInfo",
     "DomainClassifier",
     "FidEvaluator",

@@ -110,6 +110,7 @@ def _weights_sha256(model: nn.Module) -> str:
 
 @torch.inference_mode()
 def _accuracy(model: DomainClassifier, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+    """Top-1 accuracy of ``model`` on (x, y), NaN for an empty split."""
     if len(x) == 0:
         return float("nan")
     correct = 0
@@ -119,7 +120,9 @@ def _accuracy(model: DomainClassifier, x: torch.Tensor, y: torch.Tensor, batch_s
     return correct / len(x)
 
 
-def _train(dataset: Dataset, *, device: torch.device, seed: int, epochs: int, batch_size: int, lr: float) -> DomainClassifier:
+def _train(
+    dataset: Dataset, *, device: torch.device, seed: int, epochs: int, batch_size: int, lr: float
+) -> DomainClassifier:
     """Adam with a one-cycle learning rate on the train split; mini-batches are indexed from the
     whole tensor (no DataLoader)."""
     with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG untouched
@@ -128,7 +131,7 @@ def _train(dataset: Dataset, *, device: torch.device, seed: int, epochs: int, ba
     model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = -(-len(dataset.train_x) // batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=epochs * steps_per_epoch)
     generator = torch.Generator().manual_seed(seed)
     x, y = dataset.train_x.to(device), dataset.train_y.to(device)
     for _ in range(epochs):
@@ -169,9 +172,19 @@ def load_or_train_classifier(
     """The dataset's domain classifier: from ``cache_dir`` if cached there, else trained and saved.
 
     The cache file is keyed by dataset name, ``ARCH_VERSION``, a fingerprint of the train split
-    and the recipe (``seed``, ``epochs``, ``batch_size``, ``lr``). Training is deterministic on CPU for a given seed. An unreadable cache
-    file is logged as a warning, retrained and overwritten.
+    and the recipe (``seed``, ``epochs``, ``batch_size``, ``lr``). Training on the CPU is
+    deterministic for a given seed and torch thread count (the weight hash can differ between
+    machines with different core counts, which is why it is stored with every FID). An unreadable
+    cache file is logged as a warning, retrained and overwritten. The caller's RNG is untouched.
+
+    Raises:
+        ValueError: on a non-positive ``epochs``, ``batch_size`` or ``lr``, or an empty train split.
     """
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr)):
+        if not value > 0:
+            raise ValueError(f"{name} must be > 0, got {value!r}")
+    if len(dataset.train_x) == 0:
+        raise ValueError(f"dataset {dataset.name!r} has an empty train split; cannot train a classifier")
     device = torch.device(device)
     cache_dir = Path(cache_dir)
     path = _cache_path(dataset, cache_dir, recipe=f"s{seed}-e{epochs}-b{batch_size}-lr{lr:g}")
@@ -179,7 +192,8 @@ def load_or_train_classifier(
         try:
             model, accuracy = _load(path, dataset, device)
         except Exception as e:  # noqa: BLE001 - any unreadable file is retrained, not fatal
-            _logger.warning("classifier cache %s is unreadable (%s: %s); retraining", path, type(e).__name__, e)
+            _logger.warning("classifier cache %s is unreadable (%s: %s); retraining",
+                            path, type(e).__name__, e)
         else:
             sha = _weights_sha256(model)
             _logger.info("loaded %s classifier %s (test accuracy %.4f)", dataset.name, sha[:12], accuracy)

@@ -2,7 +2,7 @@
 
 The test split's feature statistics, and the real-vs-real floor (train split vs test split), are
 computed once per (dataset, classifier) and cached on disk as one ``.npz`` file. FID values are only
-comparable when computed with the same classifier: store ``FID_CLASSIFIER_SHA256`` beside ``FID``.
+comparable when computed with the same classifier: store ``CLASSIFIER_SHA256`` beside ``FID``.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from genstudy.data._dataset import Dataset
 from genstudy.metrics._classifier import ClassifierInfo, tensor_fingerprint
 from genstudy.metrics._frechet import frechet_distance, gaussian_stats
 
-__all__ = ["FID", "FID_CLASSIFIER_SHA256", "FID_REAL_FLOOR", "FidEvaluator"]
+__all__ = ["CLASSIFIER_SHA256", "FID", "FID_FLOOR", "FidEvaluator"]
 
 _logger = logging.getLogger(__name__)
 
 FID = "fid"
-FID_REAL_FLOOR = "fid_real_floor"
-FID_CLASSIFIER_SHA256 = "fid_classifier_sha256"
+FID_FLOOR = "fid_floor"  # real_floor(): train split vs test split
+CLASSIFIER_SHA256 = "classifier_sha256"  # ClassifierInfo.weights_sha256
 
 _STATS_FORMAT = 1  # bump when the npz layout changes
 
@@ -81,8 +81,11 @@ class FidEvaluator:
         """An evaluator against ``dataset``'s test split in ``classifier_info``'s feature space.
 
         Statistics come from ``cache_dir`` when a file for this classifier hash, dataset name and
-        split fingerprint is there; otherwise they are computed and written (one file).
+        split fingerprint is there; otherwise they are computed and written (one file). Hashing
+        the splits reads them once per call (about 0.1 s for 5000 MNIST digits).
         """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         model = classifier_info.model.eval()
         device = next(model.parameters()).device
         sha = classifier_info.weights_sha256

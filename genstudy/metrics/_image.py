@@ -16,10 +16,10 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-__all__ = ["RECON_MSE", "RECON_SSIM", "mse", "ssim"]
+__all__ = ["MSE", "SSIM", "mse", "ssim"]
 
-RECON_MSE = "recon_mse"
-RECON_SSIM = "recon_ssim"
+MSE = "mse"
+SSIM = "ssim"
 
 _SIGMA = 1.5
 _TRUNCATE = 3.5  # 1.5 * 3.5 -> radius 5 -> an 11-tap window, as in Wang et al. (2004)

@@ -15,11 +15,17 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["IWAE", "LOG_LIKELIHOOD", "LOG_LIKELIHOOD_ESTIMATOR", "LOG_LIKELIHOOD_SE", "iwae_log_likelihood"]
+__all__ = [
+    "IWAE",
+    "LOG_LIKELIHOOD",
+    "LOG_LIKELIHOOD_ESTIMATOR",
+    "LOG_LIKELIHOOD_SE",
+    "iwae_log_likelihood",
+]
 
 LOG_LIKELIHOOD = "log_likelihood"  # nats per test image
 LOG_LIKELIHOOD_SE = "log_likelihood_se"  # standard error of the mean over images
-LOG_LIKELIHOOD_ESTIMATOR = "log_likelihood_estimator"  # e.g. "iwae_k5000"
+LOG_LIKELIHOOD_ESTIMATOR = "log_likelihood_estimator"  # e.g. "iwae(k=5000)"
 IWAE = "iwae"
 
 

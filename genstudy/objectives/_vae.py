@@ -45,10 +45,14 @@ class VaeObjective:
         started = time.perf_counter()
         try:
             for epoch in range(1, params["epochs"] + 1):
+                t0 = time.perf_counter()
                 train = [train_vae_epoch(m, opt, self.ctx.dataset.train_x, batch_size=params["batch_size"],
                                          beta=params["beta"], generator=g) for m, opt, g in runs]
                 val_loss = [vae_neg_elbo(m, self.ctx.dataset.val_x) for m, _, _ in runs]
+                t1 = time.perf_counter()
                 val_metric = [self._epoch_value(m, loss) for (m, _, _), loss in zip(runs, val_loss)]
+                _log.debug("trial %d epoch %d: train %.2f s, validation %.2f s", trial.number, epoch, t1 - t0,
+                           time.perf_counter() - t1)
                 curves["train_loss"].append(_mean(train))
                 curves["val_loss"].append(_mean(val_loss))
                 curves["val_" + self.spec.metrics[0]].append(_mean(val_metric))
@@ -58,8 +62,11 @@ class VaeObjective:
             trial.set_user_attr("prune_reason", f"diverged: {e}")
             raise optuna.TrialPruned(f"diverged: {e}") from None
         train_seconds = (time.perf_counter() - started) / len(seeds)
+        t0 = time.perf_counter()
         per_seed = [self._evaluate(m, seed) | {"seed": seed, "train_seconds": train_seconds}
                     for (m, _, _), seed in zip(runs, seeds)]
+        trial.set_user_attr("eval_seconds", time.perf_counter() - t0)
+        _log.debug("trial %d: final evaluation %.2f s", trial.number, time.perf_counter() - t0)
         return self._store(trial, per_seed, curves)
 
     def _build(self, params: dict[str, Any], seed: int) -> tuple[VAE, torch.optim.Optimizer, torch.Generator]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,15 +51,16 @@ class WorkerResult:
 
 
 def count_trials(study: optuna.Study) -> TrialCounts:
-    """Study-wide trial counts by state, one COUNT query each on RDB storages."""
-    storage, sid = study._storage, study._study_id  # Optuna has no public count API
+    """Study-wide trial counts by state, from one consistent read of the trials.
 
-    def n(state: TrialState) -> int:
-        return storage.get_n_trials(sid, state)
-
+    One read, not one query per state: a trial finishing between two per-state counts would
+    be missed by both and the study would overshoot. Optuna's cached RDB storage reads only
+    trials that are new or unfinished since the last call, so this stays cheap.
+    """
+    by_state = Counter(t.state for t in study.get_trials(deepcopy=False))
     return TrialCounts(
-        complete=n(TrialState.COMPLETE), pruned=n(TrialState.PRUNED), failed=n(TrialState.FAIL),
-        running=n(TrialState.RUNNING), waiting=n(TrialState.WAITING),
+        complete=by_state[TrialState.COMPLETE], pruned=by_state[TrialState.PRUNED], failed=by_state[TrialState.FAIL],
+        running=by_state[TrialState.RUNNING], waiting=by_state[TrialState.WAITING],
     )
 
 

@@ -65,7 +65,7 @@ def test_cache_is_keyed_by_the_train_split(shapes, shapes_classifier) -> None:
     assert info.trained and info.path != shapes_classifier.path
 
 
-def test_corrupt_cache_file_is_retrained_and_overwritten(shapes, shapes_classifier, tmp_path: Path, caplog) -> None:
+def test_corrupt_cache_file_is_retrained_and_overwritten(shapes, tmp_path: Path, caplog) -> None:
     first = load_or_train_classifier(shapes, cache_dir=tmp_path, epochs=3)
     first.path.write_bytes(b"not a torch file")
     with caplog.at_level(logging.WARNING, logger="genstudy.metrics"):
@@ -97,4 +97,4 @@ def test_mnist5k_classifier_is_accurate_and_fast(tmp_path: Path) -> None:
     seconds = time.perf_counter() - started
     logging.getLogger(__name__).info("mnist5k classifier: %.1f s, accuracy %.4f", seconds, info.test_accuracy)
     assert info.test_accuracy > 0.95
-    assert seconds < 60  # ~6-10 s on 2 CPU cores; generous for shared CI machines
+    assert seconds < 120  # 6-10 s on 2 idle CPU cores; 40 s seen on a busy shared machine

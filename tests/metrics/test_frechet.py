@@ -29,7 +29,8 @@ def test_matches_sqrtm_reference_on_random_spd(dim: int, seed: int) -> None:
     mu1, mu2 = rng.normal(size=dim), rng.normal(size=dim)
     sigma1, sigma2 = _random_spd(rng, dim), _random_spd(rng, dim)
     # tolerance: rtol 1e-6 (both are float64; sqrtm's Schur method loses a few digits)
-    assert frechet_distance(mu1, sigma1, mu2, sigma2) == pytest.approx(_reference(mu1, sigma1, mu2, sigma2), rel=1e-6)
+    expected = _reference(mu1, sigma1, mu2, sigma2)
+    assert frechet_distance(mu1, sigma1, mu2, sigma2) == pytest.approx(expected, rel=1e-6)
 
 
 def test_identical_gaussians_give_zero() -> None:

@@ -44,14 +44,16 @@ class LinearGaussian:
         post_chol = torch.linalg.cholesky(self.post_cov)
         offset = shift * post_chol.sum(dim=1)  # L @ ones, (d,)
         chol = math.sqrt(inflate) * post_chol
-        prior = MultivariateNormal(torch.zeros(D_LATENT, dtype=torch.float64), torch.eye(D_LATENT, dtype=torch.float64))
+        eye = torch.eye(D_LATENT, dtype=torch.float64)
+        prior = MultivariateNormal(torch.zeros(D_LATENT, dtype=torch.float64), eye)
 
         def fn(x: torch.Tensor, n: int) -> torch.Tensor:
             if calls is not None:
                 calls.append((len(x), n))
             q_mean = (x - self.b) @ self.w @ self.post_cov.T / NOISE_STD**2 + offset  # (B, d)
             q = MultivariateNormal(q_mean, scale_tril=chol)
-            z = torch.stack([q_mean + torch.randn(len(x), D_LATENT, generator=g, dtype=torch.float64) @ chol.T for _ in range(n)])
+            eps = [torch.randn(len(x), D_LATENT, generator=g, dtype=torch.float64) for _ in range(n)]
+            z = q_mean + torch.stack(eps) @ chol.T  # (n, B, d)
             log_lik = -0.5 * ((x - (z @ self.w.T + self.b)) ** 2).sum(-1) / NOISE_STD**2
             log_lik = log_lik - D_DATA * math.log(NOISE_STD * math.sqrt(2 * math.pi))
             return prior.log_prob(z) + log_lik - q.log_prob(z)  # (n, B)

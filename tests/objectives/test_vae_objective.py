@@ -1,0 +1,82 @@
+"""The VAE objective through the library call behind the CLI, on toy data (seconds each)."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+
+import optuna
+import pytest
+
+from genstudy.runner import run_study
+from tests.conftest import TINY_SPEC
+
+S = optuna.trial.TrialState
+
+
+def _spec(**changes) -> dict:
+    data = copy.deepcopy(TINY_SPEC)
+    data.update(changes)
+    return data
+
+
+def _run(write_spec, tmp_path, spec: dict, n_trials: int) -> optuna.Study:
+    path = write_spec(spec)
+    return run_study(path, n_trials=n_trials, create=True, runs_dir=tmp_path / "runs", device="cpu").study
+
+
+def test_repeats_train_each_seed_and_return_their_mean(write_spec, tmp_path) -> None:
+    study = _run(write_spec, tmp_path, _spec(repeats=2, budget={"epochs": 1, "n_trials": 1}), 1)
+    (trial,) = study.trials
+    seeds = trial.user_attrs["seeds"]
+    assert [s["seed"] for s in seeds] == [0, 1]
+    assert seeds[0]["fid"] != seeds[1]["fid"]  # really two different models
+    assert trial.value == pytest.approx((seeds[0]["fid"] + seeds[1]["fid"]) / 2)
+    assert trial.user_attrs["log_likelihood"] == pytest.approx((seeds[0]["log_likelihood"] + seeds[1]["log_likelihood"]) / 2)
+
+
+def test_every_epoch_is_reported_and_curves_are_kept(write_spec, tmp_path) -> None:
+    study = _run(write_spec, tmp_path, _spec(budget={"epochs": 3, "n_trials": 2}, pruner={"name": "median"}), 2)
+    for t in study.trials:
+        assert sorted(t.intermediate_values) == [1, 2, 3][: len(t.intermediate_values)]
+        curves = t.user_attrs["curves"]
+        assert len(curves["train_loss"]) == len(curves["val_loss"]) == len(curves["val_fid"]) == len(t.intermediate_values)
+        assert list(t.intermediate_values.values()) == pytest.approx(curves["val_fid"])
+    first = study.trials[0]
+    assert first.state == S.COMPLETE and first.user_attrs["curves"]["train_loss"][-1] < first.user_attrs["curves"]["train_loss"][0]
+
+
+def test_grid_sampler_visits_every_point_once(write_spec, tmp_path) -> None:
+    space = {"lr": {"type": "categorical", "choices": [0.001, 0.003]}, "latent_dim": {"type": "int", "low": 2, "high": 4, "step": 2}}
+    study = _run(write_spec, tmp_path, _spec(sampler={"name": "grid", "seed": 0}, search_space=space, budget={"epochs": 1, "n_trials": 4}), 4)
+    seen = sorted((t.params["lr"], t.params["latent_dim"]) for t in study.trials)
+    assert seen == sorted(itertools.product([0.001, 0.003], [2, 4]))
+
+
+def test_two_metrics_make_a_multi_objective_study(write_spec, tmp_path) -> None:
+    spec = _spec(metrics=["fid", "log_likelihood"], pruner={"name": "none"}, budget={"epochs": 1, "n_trials": 1})
+    study = _run(write_spec, tmp_path, spec, 1)
+    assert [d.name for d in study.directions] == ["MINIMIZE", "MAXIMIZE"]
+    (t,) = study.trials
+    assert t.values == pytest.approx([t.user_attrs["fid"], t.user_attrs["log_likelihood"]])
+    assert t.intermediate_values == {}  # Optuna refuses reports in multi-objective studies
+    assert len(t.user_attrs["curves"]["val_fid"]) == 1
+
+
+def test_a_diverging_trial_is_pruned_with_its_reason(write_spec, tmp_path, monkeypatch) -> None:
+    from genstudy.objectives import _vae
+    from genstudy.objectives._train import DivergedError
+
+    def diverge(*args, **kwargs):
+        raise DivergedError("training loss became nan (non-finite); lower lr or batch_size")
+
+    monkeypatch.setattr(_vae, "train_vae_epoch", diverge)
+    study = _run(write_spec, tmp_path, _spec(budget={"epochs": 2, "n_trials": 2}), 2)
+    assert [t.state for t in study.trials] == [S.PRUNED, S.PRUNED]
+    assert study.trials[0].user_attrs["prune_reason"].startswith("diverged: training loss became nan")
+
+
+def test_hyperband_and_random_sampler_run(write_spec, tmp_path) -> None:
+    spec = _spec(sampler={"name": "random", "seed": 3}, pruner={"name": "hyperband"}, budget={"epochs": 2, "n_trials": 3})
+    study = _run(write_spec, tmp_path, spec, 3)
+    assert all(t.state in (S.COMPLETE, S.PRUNED) for t in study.trials) and len(study.trials) == 3
