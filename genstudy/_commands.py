@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from genstudy._progress import StudyProgress
+from genstudy.errors import GenstudyError
 from genstudy.report import format_table, results_rows
 from genstudy.runner import run_study
 from genstudy.spec import load_spec
@@ -15,10 +17,12 @@ __all__ = ["run_command"]
 def run_command(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     target = args.n_trials or spec.budget.n_trials
+    if target < 1:
+        raise GenstudyError(f"--n-trials {target}: must be at least 1; give the number of finished trials the study needs")
     progress = StudyProgress(target, disable=args.quiet)
     try:
         outcome = run_study(
-            args.spec, storage=args.storage, study_name=args.study_name, n_trials=target,
+            spec, study_name=args.study_name or Path(args.spec).stem, storage=args.storage, n_trials=target,
             create=args.command == "run", runs_dir=args.runs_dir, data_dir=args.data_dir, device=args.device,
             worker_index=0 if args.command == "run" else args.worker_index, progress=progress,
         )

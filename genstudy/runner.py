@@ -12,7 +12,7 @@ from pathlib import Path
 import optuna
 
 from genstudy.objectives import EvalContext, build_objective, make_pruner, make_sampler, pick_device
-from genstudy.spec import StudySpec, load_spec
+from genstudy.spec import StudySpec
 from genstudy.storage import attach_study, default_journal_path, open_storage, redact_url
 from genstudy.workers import TrialCounts, WorkerResult, claim_lock_for, run_worker
 
@@ -49,10 +49,10 @@ def worker_seed(base: int, worker_index: int | None) -> int:
 
 
 def run_study(
-    spec_path: str | Path,
+    spec: StudySpec,
     *,
+    study_name: str,
     storage: str | None = None,
-    study_name: str | None = None,
     n_trials: int | None = None,
     create: bool,
     runs_dir: str | Path = "genstudy-runs",
@@ -61,13 +61,12 @@ def run_study(
     worker_index: int | None = 0,
     progress: Callable[[optuna.Study, TrialCounts], None] | None = None,
 ) -> StudyOutcome:
-    """Load the spec, attach the study, run trials until it has ``n_trials`` finished ones.
+    """Attach the study to ``spec``, run trials until it has ``n_trials`` finished ones.
 
     ``create`` makes the study if missing (the embedded default); workers of a shared
     study pass ``create=False`` and get a clear error naming ``optuna create-study``.
     """
-    spec = load_spec(spec_path)
-    name = study_name or Path(spec_path).stem
+    name = study_name
     location = storage or str(default_journal_path(name, runs_dir))
     target = n_trials or spec.budget.n_trials
     seed = worker_seed(spec.sampler.seed, worker_index)

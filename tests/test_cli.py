@@ -56,3 +56,9 @@ def test_same_study_with_a_different_spec_is_refused(write_spec, tmp_path: Path)
     second = write_spec(dict(TINY_SPEC, budget={"epochs": 2, "n_trials": 1}), name="s2.yaml")
     line = _one_line_error(run_cli("run", str(second), "--runs-dir", runs, "--study-name", "shared", cwd=tmp_path))
     assert "study 'shared' was started with a different spec" in line and "budget.epochs" in line
+
+
+def test_n_trials_below_one(write_spec, tmp_path: Path) -> None:
+    line = _one_line_error(run_cli("run", str(write_spec()), "--n-trials", "0", "--runs-dir", str(tmp_path / "r"), cwd=tmp_path))
+    assert "--n-trials 0: must be at least 1" in line
+    assert not (tmp_path / "r").exists()  # refused before anything was written

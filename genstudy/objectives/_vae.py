@@ -15,7 +15,19 @@ from typing import Any
 import optuna
 import torch
 
-from genstudy.metrics import iwae_log_likelihood, mse, ssim
+from genstudy.metrics import (
+    CLASSIFIER_SHA256,
+    FID,
+    FID_FLOOR,
+    LOG_LIKELIHOOD,
+    LOG_LIKELIHOOD_ESTIMATOR,
+    LOG_LIKELIHOOD_SE,
+    MSE,
+    SSIM,
+    iwae_log_likelihood,
+    mse,
+    ssim,
+)
 from genstudy.models import VAE, VAEConfig
 from genstudy.objectives._context import EvalContext
 from genstudy.objectives._search import suggest_params
@@ -113,12 +125,12 @@ class VaeObjective:
         ll, ll_se = iwae_log_likelihood(model.log_importance_weights, ds.test_x, k=ev.iwae_k, batch_size=_EVAL_BATCH)
         recon = torch.cat([model.reconstruct(ds.test_x[i : i + _EVAL_BATCH]) for i in range(0, len(ds.test_x), _EVAL_BATCH)])
         return {
-            "fid": self.ctx.fid.fid(samples),
-            "log_likelihood": ll,
-            "log_likelihood_stderr": ll_se,
+            FID: self.ctx.fid.fid(samples),
+            LOG_LIKELIHOOD: ll,
+            LOG_LIKELIHOOD_SE: ll_se,
             "loss": vae_neg_elbo(model, ds.test_x),
-            "mse": float(mse(recon, ds.test_x).mean()),
-            "ssim": float(ssim(recon, ds.test_x).mean()),
+            MSE: float(mse(recon, ds.test_x).mean()),
+            SSIM: float(ssim(recon, ds.test_x).mean()),
         }
 
     def _store(self, trial: optuna.Trial, per_seed: list[dict[str, float]], curves: dict) -> float | tuple[float, ...]:
@@ -131,9 +143,9 @@ class VaeObjective:
             raise optuna.TrialPruned(f"non-finite {bad}")
         for k, v in means.items():
             trial.set_user_attr(k, v)
-        trial.set_user_attr("log_likelihood_estimator", f"iwae(k={self.spec.evaluation.iwae_k})")
-        trial.set_user_attr("fid_floor", self.ctx.fid_floor)
-        trial.set_user_attr("classifier_sha256", self.ctx.classifier.weights_sha256)
+        trial.set_user_attr(LOG_LIKELIHOOD_ESTIMATOR, f"iwae(k={self.spec.evaluation.iwae_k})")
+        trial.set_user_attr(FID_FLOOR, self.ctx.fid_floor)
+        trial.set_user_attr(CLASSIFIER_SHA256, self.ctx.classifier.weights_sha256)
         trial.set_user_attr("classifier_accuracy", self.ctx.classifier.test_accuracy)
         trial.set_user_attr("device", str(self.ctx.device))
         trial.set_user_attr("seeds", per_seed)

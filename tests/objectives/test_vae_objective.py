@@ -9,6 +9,7 @@ import optuna
 import pytest
 
 from genstudy.runner import run_study
+from genstudy.spec import load_spec
 from tests.conftest import TINY_SPEC
 
 S = optuna.trial.TrialState
@@ -21,8 +22,8 @@ def _spec(**changes) -> dict:
 
 
 def _run(write_spec, tmp_path, spec: dict, n_trials: int) -> optuna.Study:
-    path = write_spec(spec)
-    return run_study(path, n_trials=n_trials, create=True, runs_dir=tmp_path / "runs", device="cpu").study
+    parsed = load_spec(write_spec(spec))
+    return run_study(parsed, study_name="t", n_trials=n_trials, create=True, runs_dir=tmp_path / "runs", device="cpu").study
 
 
 def test_repeats_train_each_seed_and_return_their_mean(write_spec, tmp_path) -> None:
