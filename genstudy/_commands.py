@@ -23,7 +23,7 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         outcome = run_study(
             spec, study_name=args.study_name or Path(args.spec).stem, storage=args.storage, n_trials=target,
-            create=args.command == "run", runs_dir=args.runs_dir, data_dir=args.data_dir, device=args.device,
+            create=args.command == "run", runs_dir=args.runs_dir, artifact_dir=args.artifact_dir, data_dir=args.data_dir, device=args.device,
             worker_index=0 if args.command == "run" else args.worker_index, progress=progress,
         )
     finally:
@@ -41,5 +41,6 @@ def run_command(args: argparse.Namespace) -> int:
     print(f"domain classifier test accuracy {outcome.classifier_accuracy:.4f}; "
           f"real-vs-real FID floor (train vs test) {outcome.fid_floor:.3f}")
     print(f"storage: {outcome.shown_location}")
-    print(f"open it: optuna-dashboard {outcome.shown_location}")
+    print(f"artifacts (sample grids, checkpoints): {outcome.artifact_dir}")
+    print(f"open it: optuna-dashboard {outcome.shown_location} --artifact-dir {outcome.artifact_dir}")
     return 0

@@ -27,6 +27,7 @@ class StudyOutcome:
     spec: StudySpec
     location: str  # as given, may hold a password: never print it, use ``shown_location``
     worker: WorkerResult
+    artifact_dir: Path
     fid_floor: float
     classifier_accuracy: float
 
@@ -56,6 +57,7 @@ def run_study(
     n_trials: int | None = None,
     create: bool,
     runs_dir: str | Path = "genstudy-runs",
+    artifact_dir: str | Path | None = None,
     data_dir: str | Path | None = None,
     device: str = "auto",
     worker_index: int | None = 0,
@@ -68,7 +70,7 @@ def run_study(
     """
     name = study_name
     location = storage or str(default_journal_path(name, runs_dir))
-    target = n_trials or spec.budget.n_trials
+    target = spec.budget.n_trials if n_trials is None else n_trials
     seed = worker_seed(spec.sampler.seed, worker_index)
     opened = open_storage(location)
     study = attach_study(
@@ -78,7 +80,10 @@ def run_study(
     _log.info("study %s in %s: target %d finished trials; sampler seed %d", name, redact_url(location), target, seed)
     context = EvalContext.load(spec, cache_dir=Path(runs_dir) / "cache", data_dir=Path(data_dir) if data_dir else None,
                                device=pick_device(device))
-    result = run_worker(study, build_objective(spec, context), n_trials=target,
+    artifacts = Path(artifact_dir) if artifact_dir else Path(runs_dir) / "artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    store = optuna.artifacts.FileSystemArtifactStore(artifacts.resolve())
+    result = run_worker(study, build_objective(spec, context, artifact_store=store), n_trials=target,
                         claim=claim_lock_for(location, name), progress=progress)
-    return StudyOutcome(study=study, spec=spec, location=location, worker=result,
+    return StudyOutcome(study=study, spec=spec, location=location, worker=result, artifact_dir=artifacts,
                         fid_floor=context.fid_floor, classifier_accuracy=context.classifier.test_accuracy)

@@ -206,9 +206,10 @@ def _semantic_problems(spec: StudySpec) -> list[tuple[str, Any, str]]:
         if m in seen:
             problems.append((f"metrics[{i}]", m, "is listed twice; list each metric once"))
         seen.add(m)
-    if len(spec.metrics) > 1 and spec.pruner.name != "none":
+    if len(spec.metrics) > 1 and spec.pruner.name == "hyperband":
         problems.append(("pruner.name", spec.pruner.name,
-                         "cannot prune a study with several metrics (Optuna refuses pruners in multi-objective studies); set pruner: {name: none}"))
+                         "cannot prune a study with several metrics (Optuna refuses pruners in multi-objective studies; "
+                         "genstudy applies the median rule itself); use median or none"))
     for name, value in spec.fixed.items():
         pdef = odef.params.get(name)
         if pdef is None:

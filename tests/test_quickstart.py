@@ -8,6 +8,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 
 from genstudy.storage import open_storage
 from tests.conftest import REPO, run_cli
@@ -24,7 +25,7 @@ def test_quickstart_runs_end_to_end_and_is_idempotent(tmp_path: Path) -> None:
     journal = tmp_path / "genstudy-runs" / "quickstart.journal"
     assert journal.is_file()
     assert "storage: genstudy-runs/quickstart.journal" in out
-    assert "open it: optuna-dashboard genstudy-runs/quickstart.journal" in out
+    assert "open it: optuna-dashboard genstudy-runs/quickstart.journal --artifact-dir genstudy-runs/artifacts" in out
     header = next(line for line in out.splitlines() if line.startswith("trial "))
     for column in ("lr", "batch_size", "latent_dim", "beta", "fid", "log_likelihood", "loss", "state"):
         assert re.search(rf"\b{column}\b", header), column
@@ -41,6 +42,10 @@ def test_quickstart_runs_end_to_end_and_is_idempotent(tmp_path: Path) -> None:
         assert t.value == t.user_attrs["fid"] > floor >= 0  # generated images never beat real ones
         assert t.user_attrs["log_likelihood_estimator"] == "iwae(k=20)"
         assert t.user_attrs["classifier_accuracy"] > 0.95
+        grid = tmp_path / "genstudy-runs" / "artifacts" / t.user_attrs["artifact:samples.png"]
+        assert grid.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        ckpt = torch.load(tmp_path / "genstudy-runs" / "artifacts" / t.user_attrs["artifact:checkpoint.pt"], weights_only=True)
+        assert ckpt["params"] == t.user_attrs["params_resolved"] and "log_sigma" in ckpt["vae"]
     print(f"quickstart took {elapsed:.1f} s")  # shown with -s; the target (< 5 min) is in BENCHMARKS.md
 
     again = run_cli("run", str(REPO / "studies" / "quickstart.yaml"), cwd=tmp_path, timeout=300)

@@ -67,7 +67,7 @@ CASES = [
     (dict(objective="diffusion"), ["objective", "diffusion", "vae"]),
     (dict(dataset="imagenet"), ["dataset", "imagenet", "mnist5k"]),
     (dict(metrics=["fid", "bleu"]), ["metrics[1]", "bleu", "log_likelihood"]),
-    (dict(metrics=["fid", "log_likelihood"], pruner={"name": "median"}), ["pruner.name", "median", "none"]),
+    (dict(metrics=["fid", "log_likelihood"], pruner={"name": "hyperband"}), ["pruner.name", "hyperband", "median or none"]),
     (dict(repeats=0), ["repeats", "0", "greater than or equal to 1"]),
     (dict(budget__epochs=10**9), ["budget.epochs", "1000000000", "less than or equal"]),
     (dict(sampler__name="cmaes"), ["sampler.name", "cmaes", "allowed values"]),

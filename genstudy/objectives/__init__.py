@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from genstudy.objectives._base import Family, StudyObjective
 from genstudy.objectives._context import EvalContext, pick_device
-from genstudy.schema import OBJECTIVES, MetricDef, ObjectiveDef, ParamDef
 from genstudy.objectives._search import make_pruner, make_sampler, suggest_params
-from genstudy.objectives._vae import VaeObjective
+from genstudy.objectives._vae import VaeFamily
+from genstudy.spec import StudySpec
 
 __all__ = [
-    "OBJECTIVES",
     "EvalContext",
-    "MetricDef",
-    "ObjectiveDef",
-    "ParamDef",
-    "VaeObjective",
+    "Family",
+    "StudyObjective",
+    "VaeFamily",
     "build_objective",
     "make_pruner",
     "make_sampler",
@@ -21,7 +22,9 @@ __all__ = [
     "suggest_params",
 ]
 
+_FAMILIES = {"vae": VaeFamily}
 
-def build_objective(spec, context: EvalContext):  # noqa: ANN001, ANN201 - thin factory
-    """The objective callable for ``spec.objective`` sharing ``context`` across trials."""
-    return {"vae": VaeObjective}[spec.objective](spec, context)
+
+def build_objective(spec: StudySpec, context: EvalContext, *, artifact_store: Any = None) -> StudyObjective:
+    """``objective(trial)`` for ``spec.objective``, sharing ``context`` across trials."""
+    return StudyObjective(spec, context, _FAMILIES[spec.objective](spec, context), artifact_store=artifact_store)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import copy
 import itertools
+import statistics
 
 import optuna
 import pytest
+import torch
 
+from genstudy.models import VAE, VAEConfig
 from genstudy.runner import run_study
 from genstudy.spec import load_spec
 from tests.conftest import TINY_SPEC
@@ -74,10 +77,43 @@ def test_a_diverging_trial_is_pruned_with_its_reason(write_spec, tmp_path, monke
     monkeypatch.setattr(_vae, "train_vae_epoch", diverge)
     study = _run(write_spec, tmp_path, _spec(budget={"epochs": 2, "n_trials": 2}), 2)
     assert [t.state for t in study.trials] == [S.PRUNED, S.PRUNED]
-    assert study.trials[0].user_attrs["prune_reason"].startswith("diverged: training loss became nan")
+    assert study.trials[0].user_attrs["prune_reason"].startswith("diverged at epoch 1: training loss became nan")
 
 
 def test_hyperband_and_random_sampler_run(write_spec, tmp_path) -> None:
     spec = _spec(sampler={"name": "random", "seed": 3}, pruner={"name": "hyperband"}, budget={"epochs": 2, "n_trials": 3})
     study = _run(write_spec, tmp_path, spec, 3)
     assert all(t.state in (S.COMPLETE, S.PRUNED) for t in study.trials) and len(study.trials) == 3
+
+
+def test_artifacts_are_uploaded_and_load_safely(write_spec, tmp_path) -> None:
+    study = _run(write_spec, tmp_path, _spec(budget={"epochs": 1, "n_trials": 1}), 1)
+    (t,) = study.trials
+    store = tmp_path / "runs" / "artifacts"
+    assert (store / t.user_attrs["artifact:samples.png"]).read_bytes()[:4] == b"\x89PNG"
+    meta = optuna.artifacts.get_all_artifact_meta(t, storage=study._storage)
+    assert sorted(m.filename for m in meta) == ["checkpoint.pt", "samples.png"]  # what the dashboard lists
+    ckpt = torch.load(store / t.user_attrs["artifact:checkpoint.pt"], weights_only=True)
+    model = VAE(VAEConfig((1, 8, 8), latent_dim=t.params["latent_dim"], width=8))
+    model.load_state_dict(ckpt["vae"])  # the checkpoint restores the trained model
+
+
+def test_repeats_store_the_spread_across_seeds(write_spec, tmp_path) -> None:
+    study = _run(write_spec, tmp_path, _spec(repeats=3, budget={"epochs": 1, "n_trials": 1}), 1)
+    (t,) = study.trials
+    fids = [s["fid"] for s in t.user_attrs["seeds"]]
+    assert t.user_attrs["fid_std"] == pytest.approx(statistics.stdev(fids))
+
+
+def test_median_rule_prunes_in_multi_objective_studies(write_spec, tmp_path) -> None:
+    spec = _spec(metrics=["fid", "log_likelihood"], pruner={"name": "median", "n_startup_trials": 1, "n_warmup_steps": 0},
+                 budget={"epochs": 2, "n_trials": 2}, fixed={"width": 8, "batch_size": 64, "latent_dim": 4},
+                 search_space={"lr": {"type": "categorical", "choices": [0.003, 1e-6]}})
+    parsed = load_spec(write_spec(spec))
+    study = run_study(parsed, study_name="t", n_trials=0, create=True, runs_dir=tmp_path / "runs", device="cpu").study
+    study.enqueue_trial({"lr": 0.003})
+    study.enqueue_trial({"lr": 1e-6})  # barely moves from its initialisation: worse than the median at epoch 1
+    run_study(parsed, study_name="t", n_trials=2, create=True, runs_dir=tmp_path / "runs", device="cpu")
+    good, bad = optuna.load_study(study_name="t", storage=study._storage).trials
+    assert good.state == S.COMPLETE and bad.state == S.PRUNED
+    assert bad.user_attrs["prune_reason"].startswith("median rule on fid at epoch 1")
