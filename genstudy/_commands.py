@@ -10,13 +10,14 @@ from genstudy.errors import GenstudyError
 from genstudy.report import format_table, results_rows
 from genstudy.runner import run_study
 from genstudy.spec import load_spec
+from genstudy.validation import validation_rows
 
 __all__ = ["run_command"]
 
 
 def run_command(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
-    target = args.n_trials or spec.budget.n_trials
+    spec = load_spec(args.spec, args.overrides)
+    target = spec.budget.n_trials if args.n_trials is None else args.n_trials
     if target < 1:
         raise GenstudyError(f"--n-trials {target}: must be at least 1; give the number of finished trials the study needs")
     progress = StudyProgress(target, disable=args.quiet)
@@ -24,13 +25,20 @@ def run_command(args: argparse.Namespace) -> int:
         outcome = run_study(
             spec, study_name=args.study_name or Path(args.spec).stem, storage=args.storage, n_trials=target,
             create=args.command == "run", runs_dir=args.runs_dir, artifact_dir=args.artifact_dir, data_dir=args.data_dir, device=args.device,
-            worker_index=0 if args.command == "run" else args.worker_index, progress=progress,
+            worker_index=args.worker_index if args.command == "worker" else 0, progress=progress,
+            validate=(args.top, args.seeds) if args.command == "validate" else None,
         )
     finally:
         progress.close()
     c = outcome.worker.final
     print()
     print(format_table(results_rows(outcome.study, outcome.spec)))
+    if args.command == "validate":
+        metric = outcome.spec.metrics[0]
+        print()
+        print(format_table([{"trial": r.trial, f"{metric} (search)": r.original, "validation trial": r.validation_trial,
+                             f"{metric} mean": r.mean, "std": r.std, "seeds": r.n_seeds}
+                            for r in validation_rows(outcome.study, outcome.spec)]))
     print()
     if c is not None:
         print(f"study {outcome.study.study_name}: {c.complete} complete, {c.pruned} pruned, {c.failed} failed "

@@ -28,8 +28,9 @@ class StudyProgress:
     def __init__(self, target: int, *, disable: bool = False) -> None:
         self.bar = tqdm(total=target, desc="trials", unit="trial", disable=disable, dynamic_ncols=True)
 
-    def __call__(self, study: optuna.Study, counts: TrialCounts) -> None:
-        self.bar.n = min(counts.finished, self.bar.total)
+    def __call__(self, study: optuna.Study, counts: TrialCounts, target: int) -> None:
+        self.bar.total = target
+        self.bar.n = min(counts.finished, target)
         post = {"running": counts.running, "pruned": counts.pruned, "failed": counts.failed}
         if counts.complete:
             if len(study.directions) == 1:

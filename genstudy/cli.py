@@ -22,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("spec", help="study spec (YAML), e.g. studies/quickstart.yaml")
+        sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help="override a spec value, e.g. --set budget.epochs=30 --set dataset=mnist (repeatable)")
         sp.add_argument("--n-trials", type=int, help="finished trials the study needs in total (default: budget.n_trials)")
         sp.add_argument("--runs-dir", default="genstudy-runs", help="embedded storage and caches (default: ./genstudy-runs)")
         sp.add_argument("--artifact-dir", help="sample grids and checkpoints (default: RUNS_DIR/artifacts; share it between workers)")
@@ -38,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--storage", required=True, help="e.g. postgresql://USER@HOST/DB")
     worker.add_argument("--study-name", required=True, help="a study made with `optuna create-study`")
     worker.add_argument("--worker-index", type=int, help="this worker's index (seeds its sampler; default: per process)")
+    validate = sub.add_parser("validate", help="re-run the best configurations of a study with fresh seeds")
+    common(validate)
+    validate.add_argument("--storage", help="storage URL or journal file (default: RUNS_DIR/STUDY.journal)")
+    validate.add_argument("--study-name", help="study name (default: the spec file's name)")
+    validate.add_argument("--top", type=int, default=3, help="how many of the best configurations (default 3)")
+    validate.add_argument("--seeds", type=int, default=10, help="fresh seeds per configuration (default 10)")
     return p
 
 

@@ -25,6 +25,8 @@ def results_rows(study: optuna.Study, spec: StudySpec) -> list[dict[str, Any]]:
             row[m] = t.user_attrs.get(m)
         row["state"] = t.state.name
         reason = t.user_attrs.get("prune_reason") or t.user_attrs.get("fail_reason")
+        if "validation_of" in t.user_attrs:
+            reason = f"validation of trial {t.user_attrs['validation_of']} ({len(t.user_attrs['validation_seeds'])} fresh seeds)"
         if reason:
             row["note"] = reason
         rows.append(row)

@@ -14,7 +14,8 @@ import optuna
 from genstudy.objectives import EvalContext, build_objective, make_pruner, make_sampler, pick_device
 from genstudy.spec import StudySpec
 from genstudy.storage import attach_study, default_journal_path, open_storage, redact_url
-from genstudy.workers import TrialCounts, WorkerResult, claim_lock_for, run_worker
+from genstudy.validation import enqueue_validation
+from genstudy.workers import TrialCounts, WorkerResult, claim_lock_for, count_trials, run_worker
 
 __all__ = ["StudyOutcome", "run_study", "worker_seed"]
 
@@ -61,12 +62,15 @@ def run_study(
     data_dir: str | Path | None = None,
     device: str = "auto",
     worker_index: int | None = 0,
-    progress: Callable[[optuna.Study, TrialCounts], None] | None = None,
+    validate: tuple[int, int] | None = None,
+    progress: Callable[[optuna.Study, TrialCounts, int], None] | None = None,
 ) -> StudyOutcome:
     """Attach the study to ``spec``, run trials until it has ``n_trials`` finished ones.
 
     ``create`` makes the study if missing (the embedded default); workers of a shared
     study pass ``create=False`` and get a clear error naming ``optuna create-study``.
+    ``validate=(top, seeds)`` first enqueues the ``top`` best configurations with ``seeds``
+    fresh seeds each, and runs until they are done.
     """
     name = study_name
     location = storage or str(default_journal_path(name, runs_dir))
@@ -77,6 +81,10 @@ def run_study(
         spec, storage=opened, location=location, study_name=name, create=create,
         sampler=make_sampler(spec, seed=seed), pruner=make_pruner(spec),
     )
+    if validate is not None:
+        enqueued = enqueue_validation(study, spec, top=validate[0], seeds=validate[1])
+        target = count_trials(study).finished + len(enqueued)
+        _log.info("validating trials %s with %d fresh seeds each", enqueued, validate[1])
     _log.info("study %s in %s: target %d finished trials; sampler seed %d", name, redact_url(location), target, seed)
     context = EvalContext.load(spec, cache_dir=Path(runs_dir) / "cache", data_dir=Path(data_dir) if data_dir else None,
                                device=pick_device(device))

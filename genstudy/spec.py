@@ -106,8 +106,12 @@ def spec_digest(resolved: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def load_spec(path: str | Path) -> StudySpec:
-    """Read and validate the spec at ``path``; every problem is a ``SpecError``."""
+def load_spec(path: str | Path, overrides: list[str] | None = None) -> StudySpec:
+    """Read and validate the spec at ``path``; every problem is a ``SpecError``.
+
+    ``overrides`` are ``KEY=VALUE`` strings (``budget.epochs=30``, ``dataset=mnist``), the value
+    read as YAML, applied before validation: the full-budget run of a small preset.
+    """
     path = Path(path)
     try:
         text = path.read_text()
@@ -122,7 +126,30 @@ def load_spec(path: str | Path) -> StudySpec:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or "invalid YAML"
         raise SpecError(f"{path}: not valid YAML{where}: {problem}; fix the syntax there") from e
+    for item in overrides or []:
+        data = _apply_override(data, item, path)
     return parse_spec(data, source=str(path))
+
+
+def _apply_override(data: Any, item: str, path: Path) -> Any:
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise SpecError(f"--set {item!r}: expected KEY=VALUE, e.g. --set budget.epochs=30")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise SpecError(f"--set {item!r}: the value {raw!r} is not valid YAML; quote it or fix it") from None
+    if not isinstance(data, dict):
+        return data  # parse_spec reports the real problem
+    node = data
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise SpecError(f"{path}: --set {item!r}: {part} is not a mapping in the spec; set a key that exists")
+        node = child
+    node[parts[-1]] = value
+    return data
 
 
 def parse_spec(data: Any, *, source: str = "<spec>") -> StudySpec:
@@ -234,8 +261,9 @@ def _search_param_problems(odef: ObjectiveDef, name: str, p: Any, sampler: str) 
             if (why := pdef.check(c)) is not None:
                 out.append((f"{key}.choices[{i}]", c, f"{why}; {pdef.help}"))
         return out
-    if pdef.kind is str:
-        return [(f"{key}.type", p.type, f"does not fit a text param; use type: categorical with choices {list(pdef.choices or ())}")]
+    if pdef.kind in (str, bool):
+        choices = list(pdef.choices or ()) if pdef.kind is str else [True, False]
+        return [(f"{key}.type", p.type, f"does not fit a {pdef.kind.__name__} param; use type: categorical with choices {choices}")]
     if isinstance(p, FloatParam) and pdef.kind is int:
         out.append((f"{key}.type", "float", "does not fit a whole-number param; use type: int"))
     if p.low > p.high:

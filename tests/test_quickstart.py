@@ -45,7 +45,7 @@ def test_quickstart_runs_end_to_end_and_is_idempotent(tmp_path: Path) -> None:
         grid = tmp_path / "genstudy-runs" / "artifacts" / t.user_attrs["artifact:samples.png"]
         assert grid.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         ckpt = torch.load(tmp_path / "genstudy-runs" / "artifacts" / t.user_attrs["artifact:checkpoint.pt"], weights_only=True)
-        assert ckpt["params"] == t.user_attrs["params_resolved"] and "log_sigma" in ckpt["vae"]
+        assert ckpt["extra"]["params"] == t.user_attrs["params_resolved"] and "log_sigma" in ckpt["modules"]["vae"]
     print(f"quickstart took {elapsed:.1f} s")  # shown with -s; the target (< 5 min) is in BENCHMARKS.md
 
     again = run_cli("run", str(REPO / "studies" / "quickstart.yaml"), cwd=tmp_path, timeout=300)

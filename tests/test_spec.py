@@ -109,3 +109,18 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
     path.write_text("objective: !!python/object/apply:os.system ['echo pwned']\n")
     with pytest.raises(SpecError, match="not valid YAML"):
         load_spec(path)
+
+
+def test_overrides_turn_a_preset_into_a_full_budget_run() -> None:
+    spec = load_spec(REPO / "studies" / "quickstart.yaml", ["budget.epochs=30", "dataset=mnist", "fixed.width=64"])
+    assert spec.budget.epochs == 30 and spec.dataset == "mnist" and spec.fixed["width"] == 64
+    with pytest.raises(SpecError, match="budget.epochs: 0 is invalid"):
+        load_spec(REPO / "studies" / "quickstart.yaml", ["budget.epochs=0"])
+    with pytest.raises(SpecError, match="expected KEY=VALUE"):
+        load_spec(REPO / "studies" / "quickstart.yaml", ["budget.epochs"])
+
+
+@pytest.mark.parametrize("preset", sorted(p.name for p in (REPO / "studies").glob("*.yaml")))
+def test_every_preset_is_a_valid_spec(preset: str) -> None:
+    spec = load_spec(REPO / "studies" / preset)
+    assert spec.dataset == "mnist5k"  # the small budget runs on embedded data

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from genstudy.objectives._base import Family, StudyObjective
+from genstudy.objectives._base import VALIDATION_OF_ATTR, VALIDATION_SEEDS_ATTR, Family, StudyObjective
 from genstudy.objectives._context import EvalContext, pick_device
 from genstudy.objectives._search import make_pruner, make_sampler, suggest_params
+from genstudy.objectives._gan import GanFamily
+from genstudy.objectives._gan_ae import GanAeFamily
 from genstudy.objectives._vae import VaeFamily
 from genstudy.spec import StudySpec
 
 __all__ = [
+    "VALIDATION_OF_ATTR",
+    "VALIDATION_SEEDS_ATTR",
     "EvalContext",
+    "GanAeFamily",
+    "GanFamily",
     "Family",
     "StudyObjective",
     "VaeFamily",
@@ -22,7 +28,12 @@ __all__ = [
     "suggest_params",
 ]
 
-_FAMILIES = {"vae": VaeFamily}
+_FAMILIES = {
+    "vae": VaeFamily,
+    "gan": GanFamily,
+    "cgan": lambda spec, ctx: GanFamily(spec, ctx, conditional=True),
+    "gan_ae": GanAeFamily,
+}
 
 
 def build_objective(spec: StudySpec, context: EvalContext, *, artifact_store: Any = None) -> StudyObjective:

@@ -32,7 +32,10 @@ from genstudy.objectives._search import suggest_params
 from genstudy.objectives._train import DivergedError
 from genstudy.spec import StudySpec
 
-__all__ = ["Family", "StudyObjective"]
+__all__ = ["Family", "StudyObjective", "VALIDATION_OF_ATTR", "VALIDATION_SEEDS_ATTR"]
+
+VALIDATION_OF_ATTR = "validation_of"  # trial number whose params a validation trial re-runs
+VALIDATION_SEEDS_ATTR = "validation_seeds"  # the fresh seeds a validation trial trains
 
 _log = logging.getLogger(__name__)
 
@@ -73,7 +76,7 @@ class StudyObjective:
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         params = suggest_params(trial, self.spec)
         trial.set_user_attr("params_resolved", params)
-        seeds = [self.spec.seed + r for r in range(self.spec.repeats)]
+        seeds = trial.user_attrs.get(VALIDATION_SEEDS_ATTR) or [self.spec.seed + r for r in range(self.spec.repeats)]
         runs = [self.family.build(params, seed) for seed in seeds]
         first = self.spec.metrics[0]
         curves: dict[str, list[float]] = defaultdict(list)

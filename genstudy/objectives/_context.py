@@ -33,6 +33,7 @@ class EvalContext:
     classifier: ClassifierInfo
     fid: FidEvaluator
     fid_floor: float
+    test_features: torch.Tensor  # (N_test, D) classifier features of the test split, for precision/recall
 
     @classmethod
     def load(cls, spec: StudySpec, *, cache_dir: Path, data_dir: Path | None = None, device: torch.device) -> EvalContext:
@@ -47,4 +48,6 @@ class EvalContext:
             "dataset %s on %s; classifier test accuracy %.4f (sha256 %s); real-vs-real FID floor %.3f",
             dataset.name, device, classifier.test_accuracy, classifier.weights_sha256[:12], floor,
         )
-        return cls(dataset=dataset, device=device, classifier=classifier, fid=fid, fid_floor=floor)
+        test_features = torch.as_tensor(fid.features(dataset.test_x))
+        return cls(dataset=dataset, device=device, classifier=classifier, fid=fid, fid_floor=floor,
+                   test_features=test_features)

@@ -10,6 +10,8 @@ import torch
 from torch import nn
 from torchvision.utils import make_grid, save_image
 
+from genstudy.models import save_checkpoint
+
 __all__ = ["stacked", "save_grid", "save_pairs_grid", "save_checkpoint_artifact"]
 
 
@@ -36,7 +38,7 @@ def save_pairs_grid(path: Path, *, samples: torch.Tensor, inputs: torch.Tensor, 
     return save_grid(path, torch.cat(rows), nrow=8)
 
 
-def save_checkpoint_artifact(path: Path, modules: dict[str, nn.Module], params: dict[str, Any]) -> Path:
-    """State dicts and plain params only, so ``torch.load(path, weights_only=True)`` reads it."""
-    torch.save({"params": dict(params), **{k: m.state_dict() for k, m in modules.items()}}, path)
+def save_checkpoint_artifact(path: Path, modules: dict[str, nn.Module], config: Any, params: dict[str, Any]) -> Path:
+    """A ``genstudy.models`` checkpoint (loads with ``weights_only=True``) with the trial's params."""
+    save_checkpoint(path, modules, config, extra={"params": dict(params)})
     return path

@@ -58,8 +58,10 @@ def suggest_params(trial: optuna.Trial, spec: StudySpec) -> dict[str, Any]:
         else:
             params[name] = trial.suggest_categorical(name, p.choices)
     for name, d in odef.params.items():  # YAML may give 64.0 for an int param in fixed
-        if d.kind is int and params[name] is not None:
+        if d.kind is bool or params[name] is None:
+            continue
+        if d.kind is int:
             params[name] = int(params[name])
-        elif d.kind is float and params[name] is not None:
+        elif d.kind is float:
             params[name] = float(params[name])
     return params

@@ -99,5 +99,5 @@ class VaeFamily:
         g = torch.Generator(device=self.ctx.device).manual_seed(_PRUNE_SEED)
         grid = save_pairs_grid(out_dir / "samples.png", samples=model.sample(64, generator=g),
                                inputs=x, reconstructions=model.reconstruct(x))
-        ckpt = save_checkpoint_artifact(out_dir / "checkpoint.pt", {"vae": model}, params)
+        ckpt = save_checkpoint_artifact(out_dir / "checkpoint.pt", {"vae": model}, model.config, params)
         return [(grid, "image/png"), (ckpt, "application/octet-stream")]

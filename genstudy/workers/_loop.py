@@ -70,7 +70,7 @@ def run_worker(
     *,
     n_trials: int,
     claim: ClaimLock,
-    progress: Callable[[optuna.Study, TrialCounts], None] | None = None,
+    progress: Callable[[optuna.Study, TrialCounts, int], None] | None = None,
     poll_seconds: float = 2.0,
     max_consecutive_failures: int = 5,
 ) -> WorkerResult:
@@ -91,7 +91,7 @@ def run_worker(
         try:
             counts = count_trials(study)
             if progress is not None:
-                progress(study, counts)
+                progress(study, counts, n_trials)
             if counts.finished >= n_trials:
                 break
             if counts.finished + counts.running >= n_trials:

@@ -10,7 +10,7 @@ import optuna
 import pytest
 import torch
 
-from genstudy.models import VAE, VAEConfig
+from genstudy.models import VAE, load_checkpoint
 from genstudy.runner import run_study
 from genstudy.spec import load_spec
 from tests.conftest import TINY_SPEC
@@ -93,9 +93,10 @@ def test_artifacts_are_uploaded_and_load_safely(write_spec, tmp_path) -> None:
     assert (store / t.user_attrs["artifact:samples.png"]).read_bytes()[:4] == b"\x89PNG"
     meta = optuna.artifacts.get_all_artifact_meta(t, storage=study._storage)
     assert sorted(m.filename for m in meta) == ["checkpoint.pt", "samples.png"]  # what the dashboard lists
-    ckpt = torch.load(store / t.user_attrs["artifact:checkpoint.pt"], weights_only=True)
-    model = VAE(VAEConfig((1, 8, 8), latent_dim=t.params["latent_dim"], width=8))
-    model.load_state_dict(ckpt["vae"])  # the checkpoint restores the trained model
+    ckpt = load_checkpoint(store / t.user_attrs["artifact:checkpoint.pt"])  # torch.load(weights_only=True) inside
+    model = VAE(ckpt.config)
+    ckpt.load_into({"vae": model})  # the checkpoint restores the trained model
+    assert ckpt.config.latent_dim == t.params["latent_dim"] and ckpt.extra["params"]["lr"] == t.params["lr"]
 
 
 def test_repeats_store_the_spread_across_seeds(write_spec, tmp_path) -> None:

@@ -1,0 +1,64 @@
+"""Metrics of generated samples shared by the GAN families (pure torch + genstudy.metrics)."""
+
+from __future__ import annotations
+
+import torch
+
+from genstudy.metrics import (
+    FID,
+    INCEPTION_SCORE,
+    LOG_LIKELIHOOD,
+    LOG_LIKELIHOOD_SE,
+    PARZEN_SIGMA,
+    PRECISION,
+    RECALL,
+    class_coverage,
+    frechet_distance,
+    gaussian_stats,
+    inception_score,
+    parzen_log_likelihood,
+    precision_recall,
+    select_parzen_sigma,
+)
+from genstudy.objectives._context import EvalContext
+
+__all__ = ["classifier_logits", "sample_metrics"]
+
+_BATCH = 500
+
+
+@torch.no_grad()
+def classifier_logits(ctx: EvalContext, images: torch.Tensor) -> torch.Tensor:
+    """The domain classifier's logits (N, C) of ``images``, in batches."""
+    model = ctx.classifier.model.eval()
+    return torch.cat([model(images[i : i + _BATCH].to(ctx.device)) for i in range(0, len(images), _BATCH)])
+
+
+@torch.no_grad()
+def sample_metrics(ctx: EvalContext, samples: torch.Tensor, *, parzen_on: str = "test") -> dict[str, float]:
+    """FID, inception score, class coverage/KL/mode collapse, k-NN precision/recall and the
+    Parzen-window log-likelihood (bandwidth chosen on the validation split) of ``samples``.
+
+    ``parzen_on="val"`` scores the likelihood on the validation split instead (for the cheap
+    per-epoch value, never touching the test split during training).
+    """
+    ds = ctx.dataset
+    features = ctx.fid.features(samples)  # (N, D) float64
+    mu, sigma = gaussian_stats(features)
+    logits = classifier_logits(ctx, samples)
+    is_mean, _ = inception_score(logits)
+    coverage = class_coverage(logits.argmax(1).cpu(), ds.test_y.cpu(), n_classes=ds.n_classes)
+    precision, recall = precision_recall(ctx.test_features, torch.as_tensor(features))
+    bandwidth, _ = select_parzen_sigma(samples, ds.val_x)
+    target = ds.test_x if parzen_on == "test" else ds.val_x
+    ll, ll_se = parzen_log_likelihood(samples, target, sigma=bandwidth)
+    return {
+        FID: frechet_distance(mu, sigma, ctx.fid.mu, ctx.fid.sigma),
+        INCEPTION_SCORE: is_mean,
+        **coverage.metrics(),
+        PRECISION: precision,
+        RECALL: recall,
+        LOG_LIKELIHOOD: ll,
+        LOG_LIKELIHOOD_SE: ll_se,
+        PARZEN_SIGMA: bandwidth,
+    }
