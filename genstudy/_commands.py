@@ -16,6 +16,8 @@ __all__ = ["run_command"]
 
 
 def run_command(args: argparse.Namespace) -> int:
+    if args.command == "analyze":
+        return _analyze(args)
     spec = load_spec(args.spec, args.overrides)
     target = spec.budget.n_trials if args.n_trials is None else args.n_trials
     if target < 1:
@@ -51,4 +53,13 @@ def run_command(args: argparse.Namespace) -> int:
     print(f"storage: {outcome.shown_location}")
     print(f"artifacts (sample grids, checkpoints): {outcome.artifact_dir}")
     print(f"open it: optuna-dashboard {outcome.shown_location} --artifact-dir {outcome.artifact_dir}")
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from genstudy.analysis import analyze_study, format_importances_table  # slow import: only here
+
+    result = analyze_study(storage=args.storage, study_name=args.study_name, out_dir=Path(args.out),
+                           target=args.target, to_dashboard=args.to_dashboard)
+    print(format_importances_table(result))
     return 0

@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--study-name", help="study name (default: the spec file's name)")
     validate.add_argument("--top", type=int, default=3, help="how many of the best configurations (default 3)")
     validate.add_argument("--seeds", type=int, default=10, help="fresh seeds per configuration (default 10)")
+    analyze = sub.add_parser("analyze", help="fANOVA importances and interactions, seed statistics, convergence, Pareto fronts")
+    analyze.add_argument("--storage", required=True, help="storage URL or journal file, e.g. genstudy-runs/quickstart.journal")
+    analyze.add_argument("--study-name", required=True, help="the study to analyse (read only: trials are never written)")
+    analyze.add_argument("--out", required=True, help="folder for report.html and importances.json")
+    analyze.add_argument("--target", help="objective or stored metric to explain (default: the objective values)")
+    analyze.add_argument("--to-dashboard", action="store_true", help="also save the figures and a summary note into the study for optuna-dashboard")
     return p
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "StudyNotFoundError",
     "StudyMismatchError",
     "DataError",
+    "AnalysisError",
 ]
 
 
@@ -38,3 +39,7 @@ class StudyMismatchError(StorageError):
 
 class DataError(GenstudyError):
     """A dataset is unknown, missing or corrupt."""
+
+
+class AnalysisError(GenstudyError):
+    """A study cannot be analysed as asked (unknown target, no usable trials)."""

@@ -62,3 +62,30 @@ def test_n_trials_below_one(write_spec, tmp_path: Path) -> None:
     line = _one_line_error(run_cli("run", str(write_spec()), "--n-trials", "0", "--runs-dir", str(tmp_path / "r"), cwd=tmp_path))
     assert "--n-trials 0: must be at least 1" in line
     assert not (tmp_path / "r").exists()  # refused before anything was written
+
+
+def test_analyze_writes_the_report_and_ranks_importances(tmp_path: Path) -> None:
+    import json
+    import math
+    import random
+
+    from genstudy.storage import open_storage
+
+    journal = tmp_path / "s.journal"
+    study = optuna.create_study(storage=open_storage(str(journal), heartbeat=False), study_name="known")
+    rng = random.Random(0)
+    dists = {"lr": optuna.distributions.FloatDistribution(1e-5, 1e-1, log=True),
+             "noise": optuna.distributions.FloatDistribution(0.0, 1.0)}
+    for _ in range(60):  # the value depends on log10(lr) only: lr must rank first by far
+        lr, noise = 10 ** rng.uniform(-5, -1), rng.uniform(0, 1)
+        study.add_trial(optuna.trial.create_trial(params={"lr": lr, "noise": noise}, distributions=dists, value=-(2 + 0.5 * math.log10(lr))))
+    out = tmp_path / "report"
+    proc = run_cli("analyze", "--storage", str(journal), "--study-name", "known", "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads((out / "importances.json").read_text())
+    assert data["n_trials"] == 60 and data["main"]["lr"]["importance"] > 0.9 > data["main"]["noise"]["importance"] + 0.8
+    assert (out / "report.html").read_text().count("data-section=") >= 5
+    assert proc.stdout.index("lr") < proc.stdout.index("noise")
+
+    line = _one_line_error(run_cli("analyze", "--storage", str(journal), "--study-name", "nope", "--out", str(out), cwd=tmp_path))
+    assert "nope" in line and "known" in line  # names the studies that exist
