@@ -86,3 +86,28 @@ def run_cli(*args: str, cwd: Path, timeout: float = 600, env: dict | None = None
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([str(BIN / "genstudy"), *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=full_env)
+
+
+def query_dashboard(location: str, fetch):
+    """Start ``optuna-dashboard LOCATION`` on a free localhost port, return ``fetch(base_url)``
+    once the server answers (retried while it starts), and stop the server."""
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([str(BIN / "optuna-dashboard"), location, "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(120):
+            try:
+                return fetch(f"http://127.0.0.1:{port}")
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"optuna-dashboard exited: {proc.stdout.read()}")
+                time.sleep(0.5)
+        pytest.fail("optuna-dashboard did not answer within 60 s")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

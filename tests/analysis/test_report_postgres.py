@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -18,7 +15,7 @@ from genstudy.analysis import analyze_study, format_importances_table
 from genstudy.analysis._report import SECTIONS
 from genstudy.storage import open_storage
 from tests.analysis.conftest import make_study
-from tests.conftest import BIN
+from tests.conftest import query_dashboard
 
 PASSWORD = "Pw-4nalysis-s3cret"
 
@@ -27,26 +24,14 @@ pytestmark = [pytest.mark.postgres, pytest.mark.filterwarnings("ignore::optuna.e
 
 def _dashboard_study(location: str) -> dict:
     """The study detail that optuna-dashboard's web page loads (its first study)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([str(BIN / "optuna-dashboard"), location, "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=2) as r:
-                    study_id = json.loads(r.read())["study_summaries"][0]["study_id"]
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies/{study_id}", timeout=10) as r:
-                    return json.loads(r.read())
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"optuna-dashboard exited: {proc.stdout.read()}")
-                time.sleep(0.5)
-        pytest.fail("optuna-dashboard did not answer within 60 s")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+
+    def fetch(base: str) -> dict:
+        with urllib.request.urlopen(f"{base}/api/studies", timeout=2) as r:
+            study_id = json.loads(r.read())["study_summaries"][0]["study_id"]
+        with urllib.request.urlopen(f"{base}/api/studies/{study_id}", timeout=10) as r:
+            return json.loads(r.read())
+
+    return query_dashboard(location, fetch)
 
 
 def test_report_from_postgresql_has_every_section_and_no_password(pg_url: str, tmp_path: Path, caplog) -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -13,28 +10,15 @@ import optuna
 import pytest
 
 from genstudy.storage import open_storage
-from tests.conftest import BIN
+from tests.conftest import query_dashboard
 
 
 def _studies_seen_by_dashboard(location: str) -> list[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([str(BIN / "optuna-dashboard"), location, "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=2) as r:
-                    return [s["study_name"] for s in json.loads(r.read())["study_summaries"]]
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"optuna-dashboard exited: {proc.stdout.read()}")
-                time.sleep(0.5)
-        pytest.fail("optuna-dashboard did not answer within 60 s")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    def fetch(base: str) -> list[str]:
+        with urllib.request.urlopen(f"{base}/api/studies", timeout=2) as r:
+            return [s["study_name"] for s in json.loads(r.read())["study_summaries"]]
+
+    return query_dashboard(location, fetch)
 
 
 @pytest.mark.postgres
