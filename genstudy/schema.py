@@ -97,6 +97,11 @@ VAE = ObjectiveDef(
         MetricDef("mse", "minimize", "reconstruction mean squared error on the test split"),
         MetricDef("ssim", "maximize", "reconstruction SSIM on the test split"),
         MetricDef("train_seconds", "minimize", "wall time spent training"),
+        MetricDef("log_likelihood_parzen", "maximize", "Parzen-window log-likelihood of samples, as for the GANs"),
+        MetricDef("inception_score", "maximize", "inception score in the domain classifier's label space"),
+        MetricDef("precision", "maximize", "k-NN precision in classifier features"),
+        MetricDef("recall", "maximize", "k-NN recall in classifier features"),
+        MetricDef("class_coverage", "maximize", "fraction of classes present among generated samples"),
     ),
 )
 

@@ -18,6 +18,7 @@ from genstudy.metrics import FID, LOG_LIKELIHOOD, LOG_LIKELIHOOD_ESTIMATOR, LOG_
 from genstudy.metrics import iwae_log_likelihood, mse, ssim
 from genstudy.models import VAE, VAEConfig
 from genstudy.objectives._context import EvalContext
+from genstudy.objectives._gen_eval import sample_metrics
 from genstudy.objectives._images import save_checkpoint_artifact, save_pairs_grid, stacked
 from genstudy.objectives._train import train_vae_epoch, vae_neg_elbo
 from genstudy.spec import StudySpec
@@ -25,6 +26,8 @@ from genstudy.spec import StudySpec
 __all__ = ["VaeFamily"]
 
 _EVAL_BATCH = 250
+PARZEN_LL = "log_likelihood_parzen"  # the Parzen-window estimate, beside the IWAE log_likelihood
+_SAMPLE_METRICS = (PARZEN_LL, "inception_score", "precision", "recall", "class_coverage")
 _PRUNE_SEED = 12345
 
 
@@ -70,7 +73,12 @@ class VaeFamily:
             x = self.ctx.dataset.val_x
             with torch.no_grad():
                 return float((mse if metric == MSE else ssim)(model.reconstruct(x), x).mean())
-        return run.val_loss
+        if metric in _SAMPLE_METRICS:
+            g = torch.Generator(device=self.ctx.device).manual_seed(_PRUNE_SEED)
+            generated = model.sample(self.spec.evaluation.prune_fid_samples, generator=g)
+            values = sample_metrics(self.ctx, generated, parzen_on="val")
+            return float(values[LOG_LIKELIHOOD if metric == PARZEN_LL else metric])
+        return run.val_loss  # loss, train_seconds: both minimised
 
     @torch.no_grad()
     def evaluate(self, run: _Run, params: dict[str, Any], seed: int) -> dict[str, float]:
@@ -80,8 +88,11 @@ class VaeFamily:
         samples = stacked(lambda n: model.sample(n, generator=g), ev.n_samples, _EVAL_BATCH)
         ll, ll_se = iwae_log_likelihood(model.log_importance_weights, ds.test_x, k=ev.iwae_k, batch_size=_EVAL_BATCH)
         recon = torch.cat([model.reconstruct(ds.test_x[i : i + _EVAL_BATCH]) for i in range(0, len(ds.test_x), _EVAL_BATCH)])
+        generative = sample_metrics(self.ctx, samples)  # the GAN families' metrics, Parzen included
         return {
-            FID: self.ctx.fid.fid(samples),
+            **{k: v for k, v in generative.items() if k not in (LOG_LIKELIHOOD, LOG_LIKELIHOOD_SE)},
+            PARZEN_LL: generative[LOG_LIKELIHOOD],  # comparable with the GANs' log_likelihood
+            f"{PARZEN_LL}_se": generative[LOG_LIKELIHOOD_SE],
             LOG_LIKELIHOOD: ll,
             LOG_LIKELIHOOD_SE: ll_se,
             "loss": vae_neg_elbo(model, ds.test_x),

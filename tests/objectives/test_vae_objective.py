@@ -118,3 +118,21 @@ def test_median_rule_prunes_in_multi_objective_studies(write_spec, tmp_path) -> 
     good, bad = optuna.load_study(study_name="t", storage=study._storage).trials
     assert good.state == S.COMPLETE and bad.state == S.PRUNED
     assert bad.user_attrs["prune_reason"].startswith("median rule on fid at epoch 1")
+
+
+def test_vae_reports_iwae_and_parzen_and_the_sample_metrics(write_spec, tmp_path) -> None:
+    study = _run(write_spec, tmp_path, _spec(budget={"epochs": 1, "n_trials": 1}), 1)
+    (t,) = study.trials
+    a = t.user_attrs
+    assert a["log_likelihood_estimator"].startswith("iwae")
+    for key in ("log_likelihood", "log_likelihood_parzen", "log_likelihood_parzen_se", "parzen_sigma",
+                "inception_score", "precision", "recall", "class_coverage", "class_kl"):
+        assert isinstance(a[key], float), key
+    assert a["log_likelihood"] != a["log_likelihood_parzen"]
+
+
+def test_a_maximised_sample_metric_is_reported_per_epoch_in_its_own_direction(write_spec, tmp_path) -> None:
+    study = _run(write_spec, tmp_path, _spec(metrics=["precision"], budget={"epochs": 2, "n_trials": 1}), 1)
+    (t,) = study.trials
+    assert [d.name for d in study.directions] == ["MAXIMIZE"]
+    assert all(0.0 <= v <= 1.0 for v in t.intermediate_values.values())  # precisions, not losses
