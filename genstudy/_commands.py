@@ -27,6 +27,7 @@ def run_command(args: argparse.Namespace) -> int:
         outcome = run_study(
             spec, study_name=args.study_name or Path(args.spec).stem, storage=args.storage, n_trials=target,
             create=args.command == "run", runs_dir=args.runs_dir, artifact_dir=args.artifact_dir, data_dir=args.data_dir, device=args.device,
+            inception_weights=args.inception_weights,
             worker_index=args.worker_index if args.command == "worker" else 0, progress=progress,
             validate=(args.top, args.seeds) if args.command == "validate" else None,
         )

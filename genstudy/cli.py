@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--n-trials", type=int, help="finished trials the study needs in total (default: budget.n_trials)")
         sp.add_argument("--runs-dir", default="genstudy-runs", help="embedded storage and caches (default: ./genstudy-runs)")
         sp.add_argument("--artifact-dir", help="sample grids and checkpoints (default: RUNS_DIR/artifacts; share it between workers)")
+        sp.add_argument("--inception-weights", help="local torchvision inception_v3 state dict: also report fid_inception")
         sp.add_argument("--data-dir", help="where mnist / fashion-mnist / cifar10 files live")
         sp.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1, ...")
 

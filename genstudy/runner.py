@@ -63,6 +63,7 @@ def run_study(
     device: str = "auto",
     worker_index: int | None = 0,
     validate: tuple[int, int] | None = None,
+    inception_weights: str | Path | None = None,
     progress: Callable[[optuna.Study, TrialCounts, int], None] | None = None,
 ) -> StudyOutcome:
     """Attach the study to ``spec``, run trials until it has ``n_trials`` finished ones.
@@ -87,7 +88,8 @@ def run_study(
         _log.info("validating trials %s with %d fresh seeds each", enqueued, validate[1])
     _log.info("study %s in %s: target %d finished trials; sampler seed %d", name, redact_url(location), target, seed)
     context = EvalContext.load(spec, cache_dir=Path(runs_dir) / "cache", data_dir=Path(data_dir) if data_dir else None,
-                               device=pick_device(device))
+                               device=pick_device(device),
+                               inception_weights=Path(inception_weights) if inception_weights else None)
     artifacts = Path(artifact_dir) if artifact_dir else Path(runs_dir) / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     store = optuna.artifacts.FileSystemArtifactStore(artifacts.resolve())

@@ -98,6 +98,7 @@ VAE = ObjectiveDef(
         MetricDef("ssim", "maximize", "reconstruction SSIM on the test split"),
         MetricDef("train_seconds", "minimize", "wall time spent training"),
         MetricDef("log_likelihood_parzen", "maximize", "Parzen-window log-likelihood of samples, as for the GANs"),
+        MetricDef("fid_inception", "minimize", "FID in Inception-v3 pool features (needs --inception-weights)"),
         MetricDef("inception_score", "maximize", "inception score in the domain classifier's label space"),
         MetricDef("precision", "maximize", "k-NN precision in classifier features"),
         MetricDef("recall", "maximize", "k-NN recall in classifier features"),
@@ -118,7 +119,9 @@ _TRAINING = (
     ParamDef("adv_loss", str, "bce", "adversarial loss: non-saturating BCE or hinge", choices=("bce", "hinge")),
     ParamDef("epochs", int, None, "training epochs (default: budget.epochs)", 1, 100_000),
 )
+_FID_INCEPTION = MetricDef("fid_inception", "minimize", "FID in Inception-v3 pool features (needs --inception-weights)")
 _GAN_METRICS = (
+    _FID_INCEPTION,
     MetricDef("fid", "minimize", "Frechet distance in the domain classifier's features"),
     MetricDef("log_likelihood", "maximize", "Gaussian Parzen-window log-likelihood, nats per test image"),
     MetricDef("inception_score", "maximize", "inception score in the domain classifier's label space"),

@@ -89,3 +89,9 @@ def test_analyze_writes_the_report_and_ranks_importances(tmp_path: Path) -> None
 
     line = _one_line_error(run_cli("analyze", "--storage", str(journal), "--study-name", "nope", "--out", str(out), cwd=tmp_path))
     assert "nope" in line and "known" in line  # names the studies that exist
+
+
+def test_inception_fid_without_weights_says_how_to_get_it(write_spec, tmp_path: Path) -> None:
+    spec = write_spec(dict(TINY_SPEC, metrics=["fid_inception"]))
+    line = _one_line_error(run_cli("run", str(spec), "--runs-dir", str(tmp_path / "r"), cwd=tmp_path))
+    assert "fid_inception needs Inception-v3 weights: pass --inception-weights FILE" in line

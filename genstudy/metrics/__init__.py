@@ -1,6 +1,7 @@
 """Metrics of generative models: pure functions on tensors, no optuna.
 
 - FID in a domain classifier's feature space (:class:`FidEvaluator`, :func:`frechet_distance`)
+- optional FID in Inception-v3 pool3 space from a local weights file (:func:`inception_fid_evaluator`)
 - importance-weighted log-likelihood (:func:`iwae_log_likelihood`)
 - per-image reconstruction metrics (:func:`mse`, :func:`ssim`)
 - Gaussian Parzen-window log-likelihood (:func:`parzen_log_likelihood`, :func:`select_parzen_sigma`)
@@ -33,6 +34,13 @@ from genstudy.metrics._coverage import (
 from genstudy.metrics._fid import CLASSIFIER_SHA256, FID, FID_FLOOR, FidEvaluator
 from genstudy.metrics._frechet import frechet_distance, gaussian_stats
 from genstudy.metrics._image import MSE, SSIM, mse, ssim
+from genstudy.metrics._inception import (
+    FID_INCEPTION,
+    INCEPTION_FEATURE_DIM,
+    InceptionWeightsError,
+    inception_fid_evaluator,
+    load_inception_v3,
+)
 from genstudy.metrics._inception_score import INCEPTION_SCORE, INCEPTION_SCORE_STD, inception_score
 from genstudy.metrics._likelihood import (
     IWAE,
@@ -59,6 +67,8 @@ __all__ = [
     "FEATURE_DIM",
     "FID",
     "FID_FLOOR",
+    "FID_INCEPTION",
+    "INCEPTION_FEATURE_DIM",
     "INCEPTION_SCORE",
     "INCEPTION_SCORE_STD",
     "IWAE",
@@ -77,12 +87,15 @@ __all__ = [
     "ClassifierInfo",
     "DomainClassifier",
     "FidEvaluator",
+    "InceptionWeightsError",
     "class_coverage",
     "frechet_distance",
     "gaussian_stats",
+    "inception_fid_evaluator",
     "inception_score",
     "iwae_log_likelihood",
     "label_accuracy",
+    "load_inception_v3",
     "load_or_train_classifier",
     "mse",
     "parzen_log_likelihood",

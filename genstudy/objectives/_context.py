@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from genstudy.data import Dataset, load_dataset
+from genstudy.errors import GenstudyError
 from genstudy.metrics import ClassifierInfo, FidEvaluator, load_or_train_classifier
 from genstudy.spec import StudySpec
 
@@ -34,9 +35,11 @@ class EvalContext:
     fid: FidEvaluator
     fid_floor: float
     test_features: torch.Tensor  # (N_test, D) classifier features of the test split, for precision/recall
+    inception: FidEvaluator | None = None  # Inception-v3 FID, when a local weights file was given
 
     @classmethod
-    def load(cls, spec: StudySpec, *, cache_dir: Path, data_dir: Path | None = None, device: torch.device) -> EvalContext:
+    def load(cls, spec: StudySpec, *, cache_dir: Path, data_dir: Path | None = None, device: torch.device,
+             inception_weights: Path | None = None) -> EvalContext:
         # Denormal floats make CPU training several times slower once weights settle on real
         # data (measured: a batch-128 MNIST epoch took 7.0 s with them, 1.1 s without).
         torch.set_flush_denormal(True)
@@ -49,5 +52,13 @@ class EvalContext:
             dataset.name, device, classifier.test_accuracy, classifier.weights_sha256[:12], floor,
         )
         test_features = torch.as_tensor(fid.features(dataset.test_x))
+        if "fid_inception" in spec.metrics and inception_weights is None:
+            raise GenstudyError("metric fid_inception needs Inception-v3 weights: pass --inception-weights FILE "
+                                "(a local state dict of torchvision's inception_v3; nothing is downloaded)")
+        inception = None
+        if inception_weights is not None:
+            from genstudy.metrics import inception_fid_evaluator
+
+            inception = inception_fid_evaluator(dataset, inception_weights, cache_dir=cache_dir, device=device)
         return cls(dataset=dataset, device=device, classifier=classifier, fid=fid, fid_floor=floor,
-                   test_features=test_features)
+                   test_features=test_features, inception=inception)

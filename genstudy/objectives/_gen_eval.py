@@ -52,7 +52,9 @@ def sample_metrics(ctx: EvalContext, samples: torch.Tensor, *, parzen_on: str = 
     bandwidth, _ = select_parzen_sigma(samples, ds.val_x)
     target = ds.test_x if parzen_on == "test" else ds.val_x
     ll, ll_se = parzen_log_likelihood(samples, target, sigma=bandwidth)
+    extra = {"fid_inception": ctx.inception.fid(samples)} if ctx.inception is not None else {}
     return {
+        **extra,
         FID: frechet_distance(mu, sigma, ctx.fid.mu, ctx.fid.sigma),
         INCEPTION_SCORE: is_mean,
         **coverage.metrics(),
