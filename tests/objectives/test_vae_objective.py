@@ -8,7 +8,6 @@ import statistics
 
 import optuna
 import pytest
-import torch
 
 from genstudy.models import VAE, load_checkpoint
 from genstudy.runner import run_study
