@@ -18,7 +18,6 @@ import logging
 import math
 import os
 import platform
-import re
 import statistics
 import tempfile
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import optuna
+from _markdown import write_section  # bench/ is on sys.path when run as a script
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.importance import FanovaImportanceEvaluator, get_param_importances
 from optuna.trial import create_trial
@@ -41,7 +41,6 @@ from genstudy.analysis import (
 )
 from genstudy.storage import open_storage
 
-OUT = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
 KINDS = {"a": 0.0, "b": 0.5, "c": 1.0, "d": -0.5}  # effect of each category of `kind`
 V_KIND = float(np.var(list(KINDS.values())))
 
@@ -179,9 +178,7 @@ def main() -> None:
     lines += [f"| {a} x {b} | {exact[(a, b)]:.3f} | {ours32.pairs[(a, b)].importance:.3f} | - |"
               for (a, b) in [("lr", "x1"), ("x2", "x3")]]
     text = "\n".join(lines) + "\n"
-    previous = OUT.read_text() if OUT.exists() else "# Benchmarks\n"
-    previous = re.sub(r"## analysis: .*?(?=\n## |\Z)", "", previous, flags=re.S).rstrip()
-    OUT.write_text(previous + "\n\n" + text)
+    write_section("analysis: ", text)
     print(text)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 
 import optuna
+from _markdown import write_section  # bench/ is on sys.path when run as a script
 
 from genstudy.spec import load_spec
 from genstudy.storage import open_storage
@@ -57,10 +57,7 @@ def main() -> None:
         "| preset | objective | trials | epochs | s per trial | wall s | best trial: metrics |\n"
         "| --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n"
     )
-    path = REPO / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    text = re.sub(r"## presets\n.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n\n" + section
-    path.write_text(text)
+    write_section("presets\n", section)
     print(section)
 
 

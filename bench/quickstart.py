@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 
 import optuna
+from _markdown import write_section  # bench/ is on sys.path when run as a script
 
 from genstudy.storage import open_storage
 
@@ -56,10 +56,7 @@ def main() -> None:
         "| run | wall s | trials | evaluation share of complete trials | best fid |\n| --- | --- | --- | --- | --- |\n"
         f"{rows}\n"
     )
-    path = REPO / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nMeasured by the scripts under `bench/`.\n\n"
-    text = re.sub(r"## quickstart\n.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n\n" + section
-    path.write_text(text)
+    write_section("quickstart\n", section)
     print(section)
 
 

@@ -79,6 +79,28 @@ def _metrics(*defs: MetricDef) -> dict[str, MetricDef]:
 
 _ACTIVATIONS = ("relu", "leaky_relu", "gelu")
 
+# Metrics of generated samples, reported by every family (genstudy.objectives._gen_eval).
+_SAMPLE_METRICS = (
+    MetricDef("fid", "minimize", "Frechet distance in the domain classifier's features"),
+    MetricDef("fid_inception", "minimize", "FID in Inception-v3 pool features (needs --inception-weights)"),
+    MetricDef("inception_score", "maximize", "inception score in the domain classifier's label space"),
+    MetricDef("precision", "maximize", "k-NN precision (Kynkaanniemi et al. 2019) in classifier features"),
+    MetricDef("recall", "maximize", "k-NN recall (Kynkaanniemi et al. 2019) in classifier features"),
+    MetricDef("class_coverage", "maximize", "fraction of classes present among generated samples"),
+    MetricDef("class_kl", "minimize", "KL of the generated label histogram to the test histogram"),
+    MetricDef("train_seconds", "minimize", "wall time spent training"),
+)
+_RECONSTRUCTION = (
+    MetricDef("mse", "minimize", "reconstruction mean squared error on the test split"),
+    MetricDef("ssim", "maximize", "reconstruction SSIM on the test split"),
+)
+_ADVERSARIAL = (
+    MetricDef("log_likelihood", "maximize", "Gaussian Parzen-window log-likelihood, nats per test image"),
+    MetricDef("loss_g", "minimize", "generator loss on held-out data"),
+    MetricDef("loss_d", "minimize", "discriminator loss on held-out data"),
+)
+_GAN_LOSS = MetricDef("loss", "minimize", "generator loss on held-out data (= loss_g)")
+
 VAE = ObjectiveDef(
     name="vae",
     params=_params(
@@ -91,18 +113,11 @@ VAE = ObjectiveDef(
         ParamDef("epochs", int, None, "training epochs (default: budget.epochs)", 1, 100_000),
     ),
     metrics=_metrics(
-        MetricDef("fid", "minimize", "Frechet distance in the domain classifier's features"),
+        *_SAMPLE_METRICS,
+        *_RECONSTRUCTION,
         MetricDef("log_likelihood", "maximize", "IWAE estimate of log p(x), nats per test image"),
-        MetricDef("loss", "minimize", "negative ELBO (beta=1) on the test split, nats per image"),
-        MetricDef("mse", "minimize", "reconstruction mean squared error on the test split"),
-        MetricDef("ssim", "maximize", "reconstruction SSIM on the test split"),
-        MetricDef("train_seconds", "minimize", "wall time spent training"),
         MetricDef("log_likelihood_parzen", "maximize", "Parzen-window log-likelihood of samples, as for the GANs"),
-        MetricDef("fid_inception", "minimize", "FID in Inception-v3 pool features (needs --inception-weights)"),
-        MetricDef("inception_score", "maximize", "inception score in the domain classifier's label space"),
-        MetricDef("precision", "maximize", "k-NN precision in classifier features"),
-        MetricDef("recall", "maximize", "k-NN recall in classifier features"),
-        MetricDef("class_coverage", "maximize", "fraction of classes present among generated samples"),
+        MetricDef("loss", "minimize", "negative ELBO (beta=1) on the test split, nats per image"),
     ),
 )
 
@@ -119,20 +134,6 @@ _TRAINING = (
     ParamDef("adv_loss", str, "bce", "adversarial loss: non-saturating BCE or hinge", choices=("bce", "hinge")),
     ParamDef("epochs", int, None, "training epochs (default: budget.epochs)", 1, 100_000),
 )
-_FID_INCEPTION = MetricDef("fid_inception", "minimize", "FID in Inception-v3 pool features (needs --inception-weights)")
-_GAN_METRICS = (
-    _FID_INCEPTION,
-    MetricDef("fid", "minimize", "Frechet distance in the domain classifier's features"),
-    MetricDef("log_likelihood", "maximize", "Gaussian Parzen-window log-likelihood, nats per test image"),
-    MetricDef("inception_score", "maximize", "inception score in the domain classifier's label space"),
-    MetricDef("precision", "maximize", "k-NN precision (Kynkaanniemi et al. 2019) in classifier features"),
-    MetricDef("recall", "maximize", "k-NN recall (Kynkaanniemi et al. 2019) in classifier features"),
-    MetricDef("class_coverage", "maximize", "fraction of classes present among generated samples"),
-    MetricDef("class_kl", "minimize", "KL of the generated label histogram to the test histogram"),
-    MetricDef("loss_g", "minimize", "generator loss on held-out data"),
-    MetricDef("loss_d", "minimize", "discriminator loss on held-out data"),
-    MetricDef("train_seconds", "minimize", "wall time spent training"),
-)
 _GAN_PARAMS = (
     ParamDef("g_lr", float, 2e-4, "generator Adam learning rate (search it on a log scale)", 1e-7, 1.0),
     ParamDef("d_lr", float, 2e-4, "discriminator Adam learning rate (search it on a log scale)", 1e-7, 1.0),
@@ -141,17 +142,14 @@ _GAN_PARAMS = (
     *_TRAINING,
 )
 
-GAN = ObjectiveDef(
-    name="gan",
-    params=_params(*_GAN_PARAMS),
-    metrics=_metrics(*_GAN_METRICS, MetricDef("loss", "minimize", "generator loss on held-out data (= loss_g)")),
-)
+GAN = ObjectiveDef(name="gan", params=_params(*_GAN_PARAMS), metrics=_metrics(*_SAMPLE_METRICS, *_ADVERSARIAL, _GAN_LOSS))
 CGAN = ObjectiveDef(
     name="cgan",
     params=_params(*_GAN_PARAMS),
     metrics=_metrics(
-        *_GAN_METRICS,
-        MetricDef("loss", "minimize", "generator loss on held-out data (= loss_g)"),
+        *_SAMPLE_METRICS,
+        *_ADVERSARIAL,
+        _GAN_LOSS,
         MetricDef("label_accuracy", "maximize", "how often the classifier agrees with the label asked for"),
     ),
 )
@@ -171,10 +169,10 @@ GAN_AE = ObjectiveDef(
         *_TRAINING,
     ),
     metrics=_metrics(
-        *_GAN_METRICS,
+        *_SAMPLE_METRICS,
+        *_ADVERSARIAL,
+        *_RECONSTRUCTION,
         MetricDef("loss", "minimize", "reconstruction loss on the test split"),
-        MetricDef("mse", "minimize", "reconstruction mean squared error on the test split"),
-        MetricDef("ssim", "maximize", "reconstruction SSIM on the test split"),
     ),
 )
 

@@ -21,7 +21,7 @@ from torch import nn
 from genstudy.metrics import LABEL_ACCURACY, LOG_LIKELIHOOD_ESTIMATOR, PARZEN, label_accuracy
 from genstudy.models import Discriminator, GANConfig, Generator, d_loss, g_loss, sample
 from genstudy.objectives._context import EvalContext
-from genstudy.objectives._gen_eval import classifier_logits, sample_metrics
+from genstudy.objectives._gen_eval import classifier_logits, sample_metrics, sample_stand_in
 from genstudy.objectives._images import save_checkpoint_artifact, save_grid, stacked
 from genstudy.objectives._train import DivergedError
 from genstudy.spec import StudySpec
@@ -130,11 +130,11 @@ class GanFamily:
     def _samples(self, run: _Run, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         run.g.eval()
         rng = torch.Generator(device=run.rng.device).manual_seed(seed)
-        labels = torch.arange(n, device=self.ctx.device) % self.n_classes if self.n_classes else None
-        images = stacked(lambda k: sample(run.g, k, generator_rng=rng,
-                                          labels=None if labels is None else labels[:k]), n, _EVAL_BATCH)
-        if labels is not None:  # stacked() restarts labels per batch: rebuild them to match
-            labels = torch.cat([labels[: min(_EVAL_BATCH, n - i)] for i in range(0, n, _EVAL_BATCH)])
+        if not self.n_classes:
+            return stacked(lambda k: sample(run.g, k, generator_rng=rng), n, _EVAL_BATCH), None
+        labels = torch.arange(n, device=self.ctx.device) % self.n_classes  # balanced classes
+        images = torch.cat([sample(run.g, len(chunk), labels=chunk, generator_rng=rng)
+                            for chunk in labels.split(_EVAL_BATCH)])
         return images, labels
 
     def validate(self, run: _Run, params: dict[str, Any], metric: str) -> tuple[dict[str, float], float]:
@@ -146,7 +146,7 @@ class GanFamily:
         images, labels = self._samples(run, self.spec.evaluation.prune_fid_samples, _PRUNE_SEED)
         if metric == LABEL_ACCURACY:
             return curves, label_accuracy(classifier_logits(self.ctx, images), labels)
-        return curves, float(sample_metrics(self.ctx, images, parzen_on="val")[metric])
+        return curves, sample_stand_in(self.ctx, images, metric)
 
     def evaluate(self, run: _Run, params: dict[str, Any], seed: int) -> dict[str, float]:
         ds = self.ctx.dataset

@@ -20,7 +20,7 @@ from genstudy.metrics import LOG_LIKELIHOOD_ESTIMATOR, MSE, PARZEN, SSIM, mse, s
 from genstudy.models import GANAE, GANAEConfig, reconstruction_loss
 from genstudy.objectives._context import EvalContext
 from genstudy.objectives._gan import check_epoch
-from genstudy.objectives._gen_eval import sample_metrics
+from genstudy.objectives._gen_eval import sample_metrics, sample_stand_in
 from genstudy.objectives._images import save_checkpoint_artifact, save_pairs_grid, stacked
 from genstudy.spec import StudySpec
 
@@ -110,7 +110,7 @@ class GanAeFamily:
         if metric in held or metric == "train_seconds":
             return curves, held.get(metric, held["loss"])
         images = self._samples(run, self.spec.evaluation.prune_fid_samples, _PRUNE_SEED)
-        return curves, float(sample_metrics(self.ctx, images, parzen_on="val")[metric])
+        return curves, sample_stand_in(self.ctx, images, metric)
 
     def evaluate(self, run: _Run, params: dict[str, Any], seed: int) -> dict[str, float]:
         images = self._samples(run, self.spec.evaluation.n_samples, seed + 777)

@@ -22,7 +22,7 @@ from genstudy.metrics import (
 )
 from genstudy.objectives._context import EvalContext
 
-__all__ = ["classifier_logits", "sample_metrics"]
+__all__ = ["classifier_logits", "sample_metrics", "sample_stand_in"]
 
 _BATCH = 500
 
@@ -64,3 +64,14 @@ def sample_metrics(ctx: EvalContext, samples: torch.Tensor, *, parzen_on: str = 
         LOG_LIKELIHOOD_SE: ll_se,
         PARZEN_SIGMA: bandwidth,
     }
+
+
+def sample_stand_in(ctx: EvalContext, images: torch.Tensor, metric: str) -> float:
+    """The per-epoch value of ``metric`` from generated ``images`` (validation split only).
+
+    FID alone is what most studies prune on: it skips the Parzen bandwidth search and the
+    k-NN distances that ``sample_metrics`` also computes.
+    """
+    if metric == FID:
+        return ctx.fid.fid(images)
+    return float(sample_metrics(ctx, images, parzen_on="val")[metric])

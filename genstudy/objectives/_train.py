@@ -7,6 +7,8 @@ accumulated on the device and read once at the end of the epoch.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from genstudy.models import VAE
@@ -40,7 +42,7 @@ def train_vae_epoch(
         optimizer.step()
         total += loss.detach() * xb.shape[0]
     value = float(total / n)  # the one host sync of the epoch
-    if not torch.isfinite(torch.tensor(value)):
+    if not math.isfinite(value):
         raise DivergedError(f"training loss became {value} (non-finite); lower lr or batch_size")
     return value
 

