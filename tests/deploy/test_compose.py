@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -25,12 +26,19 @@ _SETTINGS = ("POSTGRES_PASSWORD", "POSTGRES_PORT", "STUDY_SPEC", "STUDY_NAME", "
              "GPUS_PER_TRIAL", "DATA_DIR", "BIND_ADDRESS", "GENSTUDY_IMAGE")
 
 
+def compose_command() -> list[str]:
+    """Debian's docker-compose, else Docker's compose plugin where a developer has that instead."""
+    if not shutil.which("docker-compose") and shutil.which("docker"):
+        if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+            return ["docker", "compose"]
+    return [require_tool("docker-compose", "docker-compose")]
+
+
 def compose_config(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess:
-    tool = require_tool("docker-compose", "docker-compose")
     env = {k: v for k, v in os.environ.items() if k not in _SETTINGS} | settings
     empty_env_file = tmp_path / "empty.env"  # ignore any .env a developer keeps beside the file
     empty_env_file.write_text("")
-    return subprocess.run([tool, "--env-file", str(empty_env_file), "-f", str(REPO / "docker-compose.yml"), "config"],
+    return subprocess.run([*compose_command(), "--env-file", str(empty_env_file), "-f", str(REPO / "docker-compose.yml"), "config"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
 
 
