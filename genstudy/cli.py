@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -31,8 +32,20 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--data-dir", help="where mnist / fashion-mnist / cifar10 files live")
         sp.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1, ...")
 
+    def ray_options(sp: argparse.ArgumentParser, default: str) -> None:
+        g = sp.add_argument_group("Ray workers")
+        g.add_argument("--ray-address", default=os.environ.get("GENSTUDY_RAY_ADDRESS") or default,
+                       help=f"none: trials run in this process, one at a time; local: start Ray here; auto: the running "
+                            f"cluster (ray start --head); HOST:PORT or ray://HOST:10001 (default: $GENSTUDY_RAY_ADDRESS "
+                            f"or {default})")
+        g.add_argument("--gpus-per-trial", type=float, help="GPU share per actor, e.g. 0.25 puts four trials on one GPU "
+                                                            "(default: 1 if the cluster has GPUs, else 0)")
+        g.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs per actor (default 1)")
+        g.add_argument("--workers", type=int, help="number of actors (default: as many as the cluster's slots allow)")
+
     run = sub.add_parser("run", help="create the study (embedded journal by default) and run it here")
     common(run)
+    ray_options(run, "local")
     run.add_argument("--storage", help="storage URL or journal file (default: RUNS_DIR/STUDY.journal)")
     run.add_argument("--study-name", help="study name (default: the spec file's name)")
 
@@ -41,12 +54,18 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--storage", required=True, help="e.g. postgresql://USER@HOST/DB")
     worker.add_argument("--study-name", required=True, help="a study made with `optuna create-study`")
     worker.add_argument("--worker-index", type=int, help="this worker's index (seeds its sampler; default: per process)")
+    ray_options(worker, "none")
     validate = sub.add_parser("validate", help="re-run the best configurations of a study with fresh seeds")
     common(validate)
     validate.add_argument("--storage", help="storage URL or journal file (default: RUNS_DIR/STUDY.journal)")
     validate.add_argument("--study-name", help="study name (default: the spec file's name)")
     validate.add_argument("--top", type=int, default=3, help="how many of the best configurations (default 3)")
     validate.add_argument("--seeds", type=int, default=10, help="fresh seeds per configuration (default 10)")
+    ray_options(validate, "local")
+    proxy = sub.add_parser("storage-proxy", help="serve a storage to many workers through Optuna's gRPC proxy")
+    proxy.add_argument("--storage", required=True, help="the storage the proxy holds, e.g. postgresql://USER@HOST/DB")
+    proxy.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 exposes it)")
+    proxy.add_argument("--port", type=int, default=13000, help="port (default 13000); workers use grpc://HOST:PORT")
     analyze = sub.add_parser("analyze", help="fANOVA importances and interactions, seed statistics, convergence, Pareto fronts")
     analyze.add_argument("--storage", required=True, help="storage URL or journal file, e.g. genstudy-runs/quickstart.journal")
     analyze.add_argument("--study-name", required=True, help="the study to analyse (read only: trials are never written)")
@@ -88,7 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"genstudy: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("genstudy: interrupted; the running trial was recorded as FAIL", file=sys.stderr)
+        print("genstudy: interrupted; running trials were recorded as FAIL (and re-enqueued when run by Ray actors)",
+              file=sys.stderr)
         return 130
 
 

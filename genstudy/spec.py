@@ -63,6 +63,8 @@ class PrunerSpec(_Strict):
 class BudgetSpec(_Strict):
     epochs: int = Field(default=5, ge=1, le=100_000)
     n_trials: int = Field(default=8, ge=1, le=1_000_000)
+    # epochs between resume checkpoints (0: none); a retried trial continues from the last one
+    checkpoint_every: int = Field(default=1, ge=0, le=100_000)
 
 
 class EvaluationSpec(_Strict):

@@ -17,6 +17,10 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+# `genstudy run` starts a local Ray instance by default; tests run trials in-process unless they
+# test Ray itself (those pass --ray-address explicitly), so each test does not pay Ray's start-up.
+os.environ["GENSTUDY_RAY_ADDRESS"] = "none"
+
 PG_ADMIN_URL = os.environ.get("GENSTUDY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

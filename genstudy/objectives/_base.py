@@ -28,6 +28,7 @@ import optuna
 
 from genstudy.metrics import CLASSIFIER_SHA256, FID_FLOOR
 from genstudy.objectives._context import EvalContext
+from genstudy.objectives._resume import discard_checkpoint, load_resume, save_resume
 from genstudy.objectives._search import suggest_params
 from genstudy.objectives._train import DivergedError
 from genstudy.spec import StudySpec
@@ -80,9 +81,18 @@ class StudyObjective:
         runs = [self.family.build(params, seed) for seed in seeds]
         first = self.spec.metrics[0]
         curves: dict[str, list[float]] = defaultdict(list)
+        done = 0
+        resumed = load_resume(trial, self.artifact_store, runs)
+        if resumed is not None:
+            done = min(resumed.epoch, params["epochs"])
+            curves.update({k: list(v) for k, v in resumed.curves.items()})
+            if len(self.spec.metrics) == 1:  # the pruner sees the whole curve, as if never interrupted
+                for step, value in enumerate(curves[f"val_{first}"][:done], 1):
+                    trial.report(value, step)
+        every = self.spec.budget.checkpoint_every
         started = time.perf_counter()
         try:
-            for epoch in range(1, params["epochs"] + 1):
+            for epoch in range(done + 1, params["epochs"] + 1):
                 t0 = time.perf_counter()
                 losses = [self.family.train_epoch(run, params) for run in runs]
                 t1 = time.perf_counter()
@@ -96,6 +106,8 @@ class StudyObjective:
                 _log.debug("trial %d epoch %d: train %.2f s, validation %.2f s", trial.number, epoch, t1 - t0,
                            time.perf_counter() - t1)
                 self._maybe_prune(trial, epoch, value, curves)
+                if self.artifact_store is not None and every and epoch % every == 0 and epoch < params["epochs"]:
+                    save_resume(trial, self.artifact_store, runs, epoch, curves)
         except DivergedError as e:
             self._end_pruned(trial, curves, f"diverged at epoch {len(curves.get(f'val_{first}', [])) + 1}: {e}")
         train_seconds = (time.perf_counter() - started) / len(seeds)
@@ -108,6 +120,7 @@ class StudyObjective:
         values = self._store(trial, params, per_seed, curves)
         if self.artifact_store is not None:
             self._upload(trial, runs[0], params)
+            discard_checkpoint(trial, self.artifact_store)
         return values
 
     def _maybe_prune(self, trial: optuna.Trial, epoch: int, value: float, curves: dict) -> None:
@@ -135,6 +148,7 @@ class StudyObjective:
     def _end_pruned(self, trial: optuna.Trial, curves: dict, reason: str) -> None:
         trial.set_user_attr("curves", dict(curves))
         trial.set_user_attr("prune_reason", reason)
+        discard_checkpoint(trial, self.artifact_store)
         raise optuna.TrialPruned(reason)
 
     def _store(self, trial: optuna.Trial, params: dict, per_seed: list[dict[str, Any]], curves: dict) -> float | tuple[float, ...]:

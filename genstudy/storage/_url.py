@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-__all__ = ["is_rdb_url", "redact_url", "scrub", "default_journal_path"]
+__all__ = ["is_grpc_url", "is_rdb_url", "redact_url", "scrub", "default_journal_path"]
 
 _RDB_SCHEMES = ("postgresql", "postgres", "mysql", "sqlite", "mariadb", "oracle", "mssql")
 
@@ -16,6 +16,11 @@ def is_rdb_url(location: str) -> bool:
     """Whether ``location`` is an SQLAlchemy URL (else it is a journal file path)."""
     scheme = location.split("://", 1)[0].split("+", 1)[0].lower() if "://" in location else ""
     return scheme in _RDB_SCHEMES
+
+
+def is_grpc_url(location: str) -> bool:
+    """Whether ``location`` names Optuna's gRPC storage proxy (``grpc://HOST:PORT``)."""
+    return location.lower().startswith("grpc://")
 
 
 def redact_url(location: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from genstudy.workers._claim import ClaimLock, claim_lock_for
-from genstudy.workers._loop import TrialCounts, WorkerResult, count_trials, run_worker
+from genstudy.workers._loop import WORKER_ATTR, TrialCounts, WorkerResult, count_trials, local_worker_identity, run_worker
 
-__all__ = ["ClaimLock", "TrialCounts", "WorkerResult", "claim_lock_for", "count_trials", "run_worker"]
+__all__ = ["WORKER_ATTR", "ClaimLock", "TrialCounts", "WorkerResult", "claim_lock_for", "count_trials",
+           "local_worker_identity", "run_worker"]

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from genstudy.storage import is_rdb_url
+from genstudy.storage import is_grpc_url, is_rdb_url
 
 __all__ = ["ClaimLock", "claim_lock_for"]
 
@@ -76,6 +76,10 @@ class _PgAdvisoryLock:
 
 def claim_lock_for(location: str, study_name: str) -> ClaimLock:
     """The claim lock that fits the storage at ``location``."""
+    if is_grpc_url(location):
+        _log.warning("no claim lock through the gRPC storage proxy: parallel workers may overshoot n_trials by up to "
+                     "one trial each")
+        return _NoLock()
     if is_rdb_url(location):
         backend = make_url(location).get_backend_name()
         if backend == "postgresql":

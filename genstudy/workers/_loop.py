@@ -9,23 +9,32 @@ finished (COMPLETE or PRUNED) trials. FAILED trials do not count; their retries 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
-from optuna.storages import RDBStorage
+from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import TrialState
 
 from genstudy.errors import GenstudyError
 from genstudy.workers._claim import ClaimLock
 
-__all__ = ["TrialCounts", "WorkerResult", "count_trials", "run_worker"]
+__all__ = ["WORKER_ATTR", "TrialCounts", "WorkerResult", "count_trials", "local_worker_identity", "run_worker"]
 
 _log = logging.getLogger(__name__)
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+WORKER_ATTR = "worker"  # user attr: {"id", "host", "pid", ...} of the worker that ran the trial
+
+
+def local_worker_identity() -> dict[str, object]:
+    """Who runs trials in this process: recorded on each trial, used to recover its trials."""
+    host, pid = socket.gethostname(), os.getpid()
+    return {"id": f"{host}:{pid}", "host": host, "pid": pid}
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ def run_worker(
     progress: Callable[[optuna.Study, TrialCounts, int], None] | None = None,
     poll_seconds: float = 2.0,
     max_consecutive_failures: int = 5,
+    worker: dict[str, object] | None = None,
 ) -> WorkerResult:
     """Run trials until the study has ``n_trials`` finished trials across all workers.
 
@@ -81,9 +91,13 @@ def run_worker(
     (a broken spec or environment, not bad luck). While the target is only reachable by
     trials other workers are running, this worker waits and re-checks (with the heartbeat,
     trials of dead workers become FAIL and are retried).
+
+    Each trial records ``worker`` (``WORKER_ATTR``) before the claim lock is released, so a
+    driver holding the lock sees every RUNNING trial tagged with the worker that owns it.
     """
+    identity = worker or local_worker_identity()
     result = WorkerResult()
-    heartbeat = isinstance(study._storage, RDBStorage) and study._storage.get_heartbeat_interval() is not None
+    heartbeat = is_heartbeat_enabled(study._storage)
     last_states: list[TrialState] = []
     streak = 0
     while True:
@@ -102,7 +116,7 @@ def run_worker(
                 continue
             last_states.clear()
             study.optimize(
-                _released_first(objective, claim), n_trials=1, catch=(Exception,),
+                _released_first(objective, claim, identity), n_trials=1, catch=(Exception,),
                 callbacks=[lambda _s, t: last_states.append(t.state)], gc_after_trial=False,
             )
         finally:
@@ -122,8 +136,9 @@ def run_worker(
     return result
 
 
-def _released_first(objective: Callable, claim: ClaimLock) -> Callable[[optuna.Trial], object]:
+def _released_first(objective: Callable, claim: ClaimLock, identity: dict) -> Callable[[optuna.Trial], object]:
     def run(trial: optuna.Trial) -> object:
+        trial.set_user_attr(WORKER_ATTR, identity)
         claim.release()  # the trial exists now: other workers may claim theirs
         try:
             return objective(trial)

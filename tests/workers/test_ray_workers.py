@@ -1,0 +1,192 @@
+"""Real Ray: a two-node cluster started with ``ray start``, actors killed mid-trial, Ctrl-C.
+
+Every test drives ``genstudy`` as a user does (a subprocess) against real PostgreSQL or the
+embedded journal file, and checks the study afterwards: exact target, no trial lost or
+counted twice, nothing left RUNNING, retries resumed from their epoch checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from tests.conftest import BIN, TINY_SPEC
+from tests.workers.ray_cluster import RayCluster
+
+S = TrialState
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+# toy data with a wider net and small batches: epochs long enough (about 0.5-2 s here) to kill a
+# trial between two of them, short enough for CI
+SLOW_SPEC = {**TINY_SPEC, "budget": {"epochs": 6, "n_trials": 3}, "fixed": {"width": 32, "batch_size": 16}}
+
+
+@pytest.fixture
+def ray_cluster(tmp_path: Path) -> Iterator[RayCluster]:
+    cluster = RayCluster(tmp_path / "ray", head_cpus=2, node_cpus=1)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _create(storage: str, name: str) -> None:
+    if "://" not in storage:  # a journal file: Optuna's CLI takes URLs only
+        optuna.create_study(study_name=name, storage=_load_storage(storage), direction="minimize")
+        return
+    created = subprocess.run([str(BIN / "optuna"), "create-study", "--storage", storage, "--study-name", name,
+                              "--direction", "minimize"], capture_output=True, text=True, timeout=120)
+    assert created.returncode == 0, created.stderr
+
+
+def _load_storage(storage: str):
+    if "://" not in storage:
+        return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(storage))
+    return storage
+
+
+def _load(storage: str, name: str) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=_load_storage(storage))
+
+
+def _check_exact(study: optuna.Study, target: int) -> list[optuna.trial.FrozenTrial]:
+    trials = study.get_trials(deepcopy=False)
+    states = Counter(t.state for t in trials)
+    assert states[S.COMPLETE] + states[S.PRUNED] == target, states
+    assert states[S.RUNNING] == 0, "nothing left RUNNING"
+    assert sorted(t.number for t in trials) == list(range(len(trials))), "trial numbers never repeat or skip"
+    for t in trials:
+        if t.state == S.COMPLETE:
+            for key in ("fid", "log_likelihood", "loss"):
+                assert isinstance(t.user_attrs.get(key), float), (t.number, key)
+            assert t.value == pytest.approx(t.user_attrs["fid"])
+    return trials
+
+
+@pytest.mark.postgres
+def test_three_actors_on_a_two_node_cluster_meet_the_target_exactly(ray_cluster: RayCluster, pg_url: str,
+                                                                    write_spec, tmp_path: Path) -> None:
+    spec = write_spec()
+    _create(pg_url, "two-nodes")
+    done = subprocess.run(
+        [str(BIN / "genstudy"), "worker", str(spec), "--storage", pg_url, "--study-name", "two-nodes", "--n-trials", "9",
+         "--ray-address", ray_cluster.address, "--workers", "3", "--runs-dir", str(tmp_path / "runs")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, env=ray_cluster.env,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "3 Ray actors ran 9 trials" in done.stdout
+    trials = _check_exact(_load(pg_url, "two-nodes"), 9)
+    assert len(trials) == 9, "no surplus trial"
+    assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == 9, "each trial its own params"
+    workers = [t.user_attrs["worker"] for t in trials]
+    assert len({w["node"] for w in workers}) == 2, "actors ran on both nodes"
+    assert len({w["id"] for w in workers}) == 3
+    seeds = {w["id"]: w["sampler_seed"] for w in workers}
+    assert len(set(seeds.values())) == len(seeds), f"each actor its own sampler seed: {seeds}"
+
+
+def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"genstudy exited ({proc.returncode}) before {what}: {err[-4000:]}")
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def _checkpointed_running(study_loader):
+    def find():
+        try:
+            study = study_loader()
+        except (FileNotFoundError, KeyError):  # the run has not created the study yet
+            return None
+        for t in study.get_trials(deepcopy=False, states=(S.RUNNING,)):
+            ck = t.user_attrs.get("resume_checkpoint")
+            if ck and ck["epoch"] >= 1 and t.user_attrs.get("worker"):
+                return t
+        return None
+
+    return find
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql", "journal"])
+def test_sigkilled_actor_trial_is_retried_once_and_resumes_from_its_checkpoint(
+    backend: str, pg_url: str, write_spec, tmp_path: Path
+) -> None:
+    """PostgreSQL has Optuna's heartbeat too (it races with the driver); the journal file has only
+    the driver. Either way: one retry, resumed, target met, nothing RUNNING."""
+    spec = write_spec(SLOW_SPEC)
+    storage = pg_url if backend == "postgresql" else str(tmp_path / "study.journal")
+    _create(storage, "kill")
+    proc = subprocess.Popen(
+        [str(BIN / "genstudy"), "worker", str(spec), "--storage", storage, "--study-name", "kill", "--n-trials", "3",
+         "--ray-address", "local", "--workers", "2", "--runs-dir", str(tmp_path / "runs")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        victim = _wait_for(_checkpointed_running(lambda: _load(storage, "kill")), 300, "a checkpointed RUNNING trial", proc)
+        os.kill(victim.user_attrs["worker"]["pid"], signal.SIGKILL)
+        killed_at = time.time()
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-4000:]
+
+    study = _load(storage, "kill")
+    trials = _check_exact(study, 3)
+    dead = study.trials[victim.number]
+    assert dead.state == S.FAIL
+    assert "died" in dead.user_attrs["fail_reason"] or "heartbeat" in dead.user_attrs.get("fail_reason", "")
+    retries = [t for t in trials if (t.system_attrs.get("retry_history") or [None])[-1] == victim.number]
+    assert len(retries) == 1, "exactly one retry of the killed trial"
+    retry = retries[0]
+    assert retry.state == S.COMPLETE
+    assert retry.params == victim.params
+    resumed = retry.user_attrs["resumed_from"]
+    assert resumed["trial"] == victim.number and resumed["epoch"] >= victim.user_attrs["resume_checkpoint"]["epoch"]
+    assert len(retry.user_attrs["curves"]["val_fid"]) == 6, "the retry's curves cover every epoch"
+    assert retry.user_attrs["resume_checkpoint"] is None, "the checkpoint is dropped once the trial finished"
+    assert "fail_reason" not in retry.user_attrs
+    detect = dead.datetime_complete.timestamp() - killed_at
+    print(f"\n[{backend}] kill->FAIL {detect:.2f} s; retry resumed after epoch {resumed['epoch']} of 6")
+
+
+def test_ctrl_c_of_the_driver_leaves_no_trial_running(write_spec, tmp_path: Path) -> None:
+    spec = write_spec(SLOW_SPEC, budget={"epochs": 30, "n_trials": 4})
+    journal = tmp_path / "runs" / "slow.journal"
+    proc = subprocess.Popen(
+        [str(BIN / "genstudy"), "run", str(spec), "--study-name", "slow", "--ray-address", "local", "--workers", "2",
+         "--runs-dir", str(tmp_path / "runs")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        _wait_for(_checkpointed_running(lambda: _load(str(journal), "slow")), 300, "a RUNNING trial", proc)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err[-4000:]
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    trials = _load(str(journal), "slow").get_trials(deepcopy=False)
+    states = Counter(t.state for t in trials)
+    assert states[S.RUNNING] == 0, states
+    assert states[S.FAIL] >= 1
