@@ -9,6 +9,7 @@ so a trial is retried once however the race goes.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import optuna
@@ -60,7 +61,9 @@ def fail_and_retry(study: optuna.Study, trial_id: int, reason: str, *, max_retry
     except UpdateFinishedTrialError:
         return None  # the heartbeat (or the trial itself) got there first
     failed = storage.get_trial(trial_id)
-    RetryWithCheckpoint(max_retry=max_retry)(study, failed)
+    with warnings.catch_warnings():  # the retry callback is "experimental" since Optuna 2.8
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        RetryWithCheckpoint(max_retry=max_retry)(study, failed)
     new = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
            if (t.system_attrs.get("retry_history") or [None])[-1] == failed.number]
     _log.warning("trial %d failed (%s); %s", failed.number, reason,

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,7 +112,9 @@ def run_worker(
             if counts.finished + counts.running >= n_trials:
                 claim.release()
                 if heartbeat:
-                    optuna.storages.fail_stale_trials(study)
+                    with warnings.catch_warnings():  # "experimental" since Optuna 2.9
+                        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                        optuna.storages.fail_stale_trials(study)
                 time.sleep(poll_seconds)
                 continue
             last_states.clear()

@@ -231,6 +231,7 @@ def run_ray_workers(
                         continue
                     except ray.exceptions.RayTaskError as e:
                         raise _unwrap(e) from None
+                    ray.kill(actors[i], no_restart=True)  # its slot goes to an actor still waiting for one
                     out.worker.ran += res["ran"]
                     out.worker.failed += res["failed"]
                     out.context = res
@@ -242,8 +243,6 @@ def run_ray_workers(
                 out.recovered += recover_worker_trials(study, worker_id, "interrupted: the genstudy driver stopped",
                                                        claim=claim)
             raise
-        for a in actors:
-            ray.kill(a, no_restart=True)
         out.worker.final = count_trials(study)
         return out
     finally:

@@ -76,10 +76,18 @@ class RayCluster:
         raise RuntimeError(f"Ray cluster at {self.address} did not reach {n} CPUs in {timeout} s")
 
     def kill_node(self) -> None:
-        """The second node goes away at once: SIGKILL to its raylet and every worker process of it."""
+        """The second node goes away at once: SIGKILL to its raylet and every worker process of it
+        (workers get process groups of their own but stay in the node's session)."""
         if self.node is not None:
-            os.killpg(self.node.pid, signal.SIGKILL)
+            _kill_session(self.node.pid)
             self.node.wait(timeout=30)
+
+    def on_node(self, pid: int) -> bool:
+        """Whether process ``pid`` (an actor's) belongs to the second node."""
+        try:
+            return self.node is not None and os.getsid(pid) == self.node.pid
+        except ProcessLookupError:
+            return False
 
     def stop(self) -> None:
         for proc in (self.node, self.head):
@@ -93,7 +101,16 @@ class RayCluster:
                 proc.wait(timeout=30)
         for proc in (self.node, self.head):  # the raylet's children (actors) may outlive --block
             if proc is not None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _kill_session(proc.pid)
+
+
+def _kill_session(sid: int) -> None:
+    """SIGKILL every process of session ``sid`` (``ray start`` was started as its leader)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) == sid:
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass

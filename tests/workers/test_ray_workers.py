@@ -190,3 +190,37 @@ def test_ctrl_c_of_the_driver_leaves_no_trial_running(write_spec, tmp_path: Path
     states = Counter(t.state for t in trials)
     assert states[S.RUNNING] == 0, states
     assert states[S.FAIL] >= 1
+
+
+@pytest.mark.postgres
+def test_a_node_that_goes_away_loses_no_trial(ray_cluster: RayCluster, pg_url: str, write_spec, tmp_path: Path) -> None:
+    spec = write_spec(SLOW_SPEC, budget={"epochs": 6, "n_trials": 4})
+    _create(pg_url, "node-loss")
+    proc = subprocess.Popen(
+        [str(BIN / "genstudy"), "worker", str(spec), "--storage", pg_url, "--study-name", "node-loss", "--n-trials", "4",
+         "--ray-address", ray_cluster.address, "--workers", "3", "--runs-dir", str(tmp_path / "runs")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ray_cluster.env,
+    )
+    on_node = _checkpointed_running(lambda: _load(pg_url, "node-loss"))
+
+    def running_on_second_node():
+        t = on_node()
+        return t if t is not None and ray_cluster.on_node(t.user_attrs["worker"]["pid"]) else None
+
+    try:
+        victim = _wait_for(running_on_second_node, 300, "a checkpointed trial on the second node", proc)
+        ray_cluster.kill_node()
+        killed_at = time.time()
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-4000:]
+    study = _load(pg_url, "node-loss")
+    trials = _check_exact(study, 4)
+    assert study.trials[victim.number].state == S.FAIL
+    retries = [t for t in trials if (t.system_attrs.get("retry_history") or [None])[-1] == victim.number]
+    assert len(retries) == 1 and retries[0].state == S.COMPLETE
+    assert retries[0].user_attrs["resumed_from"]["trial"] == victim.number
+    detect = study.trials[victim.number].datetime_complete.timestamp() - killed_at
+    print(f"\n[node loss] kill->FAIL {detect:.2f} s; resumed after epoch {retries[0].user_attrs['resumed_from']['epoch']}")
