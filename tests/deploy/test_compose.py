@@ -21,8 +21,9 @@ from tests.conftest import REPO
 from tests.deploy.conftest import require_tool
 
 PASSWORD = "c0mpose-test-pw"
+RAY_TOKEN = "c0mpose-test-ray-token"
 # Settings the compose file reads; a developer's shell must not change what the tests see.
-_SETTINGS = ("POSTGRES_PASSWORD", "POSTGRES_PORT", "STUDY_SPEC", "STUDY_NAME", "STUDY_DIRECTIONS", "N_TRIALS",
+_SETTINGS = ("POSTGRES_PASSWORD", "RAY_AUTH_TOKEN", "POSTGRES_PORT", "STUDY_SPEC", "STUDY_NAME", "STUDY_DIRECTIONS", "N_TRIALS",
              "GPUS_PER_TRIAL", "DATA_DIR", "BIND_ADDRESS", "GENSTUDY_IMAGE")
 
 
@@ -43,7 +44,7 @@ def compose_config(tmp_path: Path, **settings: str) -> subprocess.CompletedProce
 
 
 def services(tmp_path: Path, **settings: str) -> dict[str, dict]:
-    proc = compose_config(tmp_path, POSTGRES_PASSWORD=PASSWORD, **settings)
+    proc = compose_config(tmp_path, POSTGRES_PASSWORD=PASSWORD, RAY_AUTH_TOKEN=RAY_TOKEN, **settings)
     assert proc.returncode == 0, proc.stderr
     return yaml.safe_load(proc.stdout)["services"]
 
@@ -126,11 +127,20 @@ def test_database_users_wait_for_a_healthy_postgres(resolved: dict) -> None:
     assert "pgdata" in {volume_at(resolved["postgres"], "/var/lib/postgresql/data")["source"]}
 
 
-def test_there_is_no_default_password(tmp_path: Path) -> None:
-    proc = compose_config(tmp_path)  # POSTGRES_PASSWORD unset
+def test_there_is_no_default_password_or_ray_token(tmp_path: Path) -> None:
+    proc = compose_config(tmp_path, RAY_AUTH_TOKEN=RAY_TOKEN)  # POSTGRES_PASSWORD unset
     assert proc.returncode != 0
     assert "set POSTGRES_PASSWORD" in proc.stderr
-    assert PASSWORD not in (REPO / "docker-compose.yml").read_text()
+    proc = compose_config(tmp_path, POSTGRES_PASSWORD=PASSWORD)  # RAY_AUTH_TOKEN unset
+    assert proc.returncode != 0
+    assert "set RAY_AUTH_TOKEN" in proc.stderr
+
+
+def test_ray_nodes_share_one_token(resolved: dict) -> None:
+    for name in ("ray-head", "worker"):
+        env = resolved[name]["environment"]
+        assert env["RAY_AUTH_MODE"] == "token" and env["RAY_AUTH_TOKEN"] == RAY_TOKEN, name
+    assert "RAY_AUTH_TOKEN" not in resolved["dashboard"].get("environment", {})
 
 
 def test_every_published_port_is_bound_to_localhost(resolved: dict) -> None:
@@ -171,6 +181,8 @@ def test_gpu_worker_runs_genstudy_worker_on_the_ray_head(resolved: dict) -> None
     assert args[:2] == ["genstudy", "worker"]
     head = argv(resolved["ray-head"])
     assert head[:3] == ["ray", "start", "--head"] and "--block" in head
+    # Trials must land in worker containers (artifact volume, data), never on the head.
+    assert option(head, "--num-cpus") == "0" and option(head, "--num-gpus") == "0"
     address = f"ray-head:{option(head, '--port')}"
     assert option(args, "--ray-address") == address
     assert option(args, "--gpus-per-trial") == "0.5"
