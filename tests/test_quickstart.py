@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -17,7 +18,9 @@ from tests.conftest import REPO, run_cli
 @pytest.mark.slow
 def test_quickstart_runs_end_to_end_and_is_idempotent(tmp_path: Path) -> None:
     started = time.perf_counter()
-    proc = run_cli("run", str(REPO / "studies" / "quickstart.yaml"), cwd=tmp_path, timeout=900)
+    # exactly README's command, with its default: trials in actors of a local Ray instance
+    proc = run_cli("run", str(REPO / "studies" / "quickstart.yaml"), cwd=tmp_path, timeout=900,
+                   env={"GENSTUDY_RAY_ADDRESS": ""})
     elapsed = time.perf_counter() - started
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
@@ -48,7 +51,10 @@ def test_quickstart_runs_end_to_end_and_is_idempotent(tmp_path: Path) -> None:
         assert ckpt["extra"]["params"] == t.user_attrs["params_resolved"] and "log_sigma" in ckpt["modules"]["vae"]
     print(f"quickstart took {elapsed:.1f} s")  # shown with -s; the target (< 5 min) is in BENCHMARKS.md
 
-    again = run_cli("run", str(REPO / "studies" / "quickstart.yaml"), cwd=tmp_path, timeout=300)
+    actors = re.search(r"\((\d+) Ray actors ran 6 trials\)", out)
+    assert actors and 1 <= int(actors.group(1)) <= min(6, os.cpu_count() or 1), "one actor per CPU, at most"
+    again = run_cli("run", str(REPO / "studies" / "quickstart.yaml"), cwd=tmp_path, timeout=300,
+                    env={"GENSTUDY_RAY_ADDRESS": ""})
     assert again.returncode == 0, again.stderr[-2000:]
     assert "this worker ran 0" in again.stdout  # target already reached: nothing retrained
     assert len(optuna.load_study(study_name="quickstart", storage=open_storage(str(journal), heartbeat=False)).trials) == 6

@@ -136,7 +136,8 @@ class _TrialActor:
             objective = build_objective(job.spec, context, artifact_store=store)
             ctx = ray.get_runtime_context()
             identity = {"id": self.worker_id, "host": _hostname(), "pid": _pid(), "node": ctx.get_node_id(),
-                        "ray_gpu_ids": [str(g) for g in gpu_ids], "sampler_seed": seed}
+                        "ray_gpu_ids": [str(g) for g in gpu_ids], "sampler_seed": seed,
+                        "context_loaded_at": time.time()}  # one load per actor process, shared by its trials
             self._prepared = (study, objective, claim_lock_for(job.location, job.study_name), identity, context)
         return self._prepared
 
@@ -201,11 +202,11 @@ def run_ray_workers(
     import ray
     from ray.exceptions import RayActorError
 
+    remaining = max(job.n_trials - count_trials(study).finished, 0)
+    if remaining == 0:
+        return RayRunResult(worker=WorkerResult(final=count_trials(study)), actors=0, gpus_per_actor=0.0)
     started_here = _init_ray(options.address)
     try:
-        remaining = max(job.n_trials - count_trials(study).finished, 0)
-        if remaining == 0:
-            return RayRunResult(worker=WorkerResult(final=count_trials(study)), actors=0, gpus_per_actor=0.0)
         n, gpus = plan_actors(ray.cluster_resources(), options, remaining=remaining)
         tag = uuid.uuid4().hex[:8]
         _log.info("Ray at %s: %d actors, %g GPU and %g CPU each", options.address, n, gpus, options.cpus_per_trial)
