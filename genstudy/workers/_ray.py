@@ -73,7 +73,9 @@ class WorkerJob:
     inception_weights: str | None = None
     worker_index: int | None = None  # base of the actors' sampler seeds; None: per actor process
     log_level: int = logging.WARNING
-    extra: dict[str, Any] = field(default_factory=dict)
+    # library use (benchmarks, custom objectives): builds ``objective(trial)`` in the actor instead
+    # of the spec's model family; no dataset or classifier is loaded then
+    objective_factory: Callable[[], Callable[[optuna.Trial], Any]] | None = None
 
 
 def plan_actors(resources: dict[str, float], options: RayOptions, *, remaining: int) -> tuple[int, float]:
@@ -128,12 +130,17 @@ class _TrialActor:
                                  study_name=job.study_name, create=False, sampler=make_sampler(job.spec, seed=seed),
                                  pruner=make_pruner(job.spec))
             gpu_ids = ray.get_gpu_ids()
-            device = _actor_device(job.device, has_gpu=bool(gpu_ids))
-            context = EvalContext.load(job.spec, cache_dir=Path(job.runs_dir) / "cache",
-                                       data_dir=Path(job.data_dir) if job.data_dir else None, device=pick_device(device),
-                                       inception_weights=Path(job.inception_weights) if job.inception_weights else None)
-            store = optuna.artifacts.FileSystemArtifactStore(job.artifact_dir)
-            objective = build_objective(job.spec, context, artifact_store=store)
+            context = None
+            if job.objective_factory is not None:
+                objective = job.objective_factory()
+            else:
+                device = _actor_device(job.device, has_gpu=bool(gpu_ids))
+                context = EvalContext.load(job.spec, cache_dir=Path(job.runs_dir) / "cache",
+                                           data_dir=Path(job.data_dir) if job.data_dir else None,
+                                           device=pick_device(device),
+                                           inception_weights=Path(job.inception_weights) if job.inception_weights else None)
+                store = optuna.artifacts.FileSystemArtifactStore(job.artifact_dir)
+                objective = build_objective(job.spec, context, artifact_store=store)
             ctx = ray.get_runtime_context()
             identity = {"id": self.worker_id, "host": _hostname(), "pid": _pid(), "node": ctx.get_node_id(),
                         "ray_gpu_ids": [str(g) for g in gpu_ids], "sampler_seed": seed,
@@ -146,9 +153,11 @@ class _TrialActor:
 
         study, objective, claim, identity, context = self._prepare()
         result = run_worker(study, objective, n_trials=self.job.n_trials, claim=claim, worker=identity)
-        return {"ran": result.ran, "failed": result.failed, "fid_floor": context.fid_floor,
-                "classifier_accuracy": context.classifier.test_accuracy, "device": str(context.device),
-                "pid": identity["pid"]}
+        out: dict[str, Any] = {"ran": result.ran, "failed": result.failed, "pid": identity["pid"]}
+        if context is not None:
+            out.update(fid_floor=context.fid_floor, classifier_accuracy=context.classifier.test_accuracy,
+                       device=str(context.device))
+        return out
 
     def pid(self) -> int:
         return _pid()
