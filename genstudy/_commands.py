@@ -22,6 +22,10 @@ def run_command(args: argparse.Namespace) -> int:
         return _analyze(args)
     if args.command == "storage-proxy":
         return _storage_proxy(args)
+    if args.command == "dashboard":
+        from genstudy._dashboard import dashboard_command
+
+        return dashboard_command(args)
     spec = load_spec(args.spec, args.overrides)
     target = spec.budget.n_trials if args.n_trials is None else args.n_trials
     if target < 1:

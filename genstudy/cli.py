@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--out", required=True, help="folder for report.html and importances.json")
     analyze.add_argument("--target", help="objective or stored metric to explain (default: the objective values)")
     analyze.add_argument("--to-dashboard", action="store_true", help="also save the figures and a summary note into the study for optuna-dashboard")
+    from genstudy._dashboard import add_dashboard_parser  # cheap: argparse and genstudy.errors only
+
+    add_dashboard_parser(sub)
     return p
 
 

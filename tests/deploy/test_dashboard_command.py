@@ -16,15 +16,8 @@ from genstudy._dashboard import dashboard_url
 from tests.deploy.servers import free_port, serving
 
 PASSWORD = "Dash-b0ard-s3cret"
-# `genstudy dashboard ARGS`, through the module's own parser and command function.
-DASHBOARD = [sys.executable, "-c", (
-    "import argparse, sys\n"
-    "from genstudy._dashboard import add_dashboard_parser, dashboard_command\n"
-    "from genstudy.errors import GenstudyError\n"
-    "p = argparse.ArgumentParser(prog='genstudy'); add_dashboard_parser(p.add_subparsers(dest='command'))\n"
-    "try:\n    sys.exit(dashboard_command(p.parse_args(sys.argv[1:])))\n"
-    "except GenstudyError as e:\n    print(f'genstudy: error: {e}', file=sys.stderr); sys.exit(2)\n"
-), "dashboard"]
+# `genstudy dashboard ARGS`, the installed console script as a user types it
+DASHBOARD = [str(Path(sys.executable).parent / "genstudy"), "dashboard"]
 
 
 def listening_addresses(port: int) -> set[str]:
