@@ -82,6 +82,9 @@ class StudySpec(_Strict):
     repeats: int = Field(default=1, ge=1, le=1000)
     seed: int = 0
     budget: BudgetSpec = BudgetSpec()
+    # training arithmetic: bf16 autocast where the hardware runs it natively (CUDA with bf16, CPUs
+    # with AVX-512 BF16 or AMX), else fp32; evaluation is always fp32. Recorded per trial.
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     sampler: SamplerSpec = SamplerSpec()
     pruner: PrunerSpec = PrunerSpec()
     evaluation: EvaluationSpec = EvaluationSpec()

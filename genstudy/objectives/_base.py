@@ -91,12 +91,14 @@ class StudyObjective:
                     trial.report(value, step)
         every = self.spec.budget.checkpoint_every
         started = time.perf_counter()
+        validate_seconds = 0.0
         try:
             for epoch in range(done + 1, params["epochs"] + 1):
                 t0 = time.perf_counter()
                 losses = [self.family.train_epoch(run, params) for run in runs]
                 t1 = time.perf_counter()
                 checks = [self.family.validate(run, params, first) for run in runs]
+                validate_seconds += time.perf_counter() - t1
                 for key in losses[0]:
                     curves[key].append(_mean([loss[key] for loss in losses]))
                 for key in checks[0][0]:
@@ -110,13 +112,15 @@ class StudyObjective:
                     save_resume(trial, self.artifact_store, runs, epoch, curves)
         except DivergedError as e:
             self._end_pruned(trial, curves, f"diverged at epoch {len(curves.get(f'val_{first}', [])) + 1}: {e}")
-        train_seconds = (time.perf_counter() - started) / len(seeds)
+        train_seconds = (time.perf_counter() - started - validate_seconds) / len(seeds)
+        validate_seconds /= len(seeds)
         t0 = time.perf_counter()
         per_seed = [self.family.evaluate(run, params, seed) | {"seed": seed, "train_seconds": train_seconds}
                     for run, seed in zip(runs, seeds)]
         eval_seconds = (time.perf_counter() - t0) / len(seeds)
         for s in per_seed:
             s["eval_seconds"] = eval_seconds
+            s["validate_seconds"] = validate_seconds  # the per-epoch pruning values
         values = self._store(trial, params, per_seed, curves)
         if self.artifact_store is not None:
             self._upload(trial, runs[0], params)
@@ -167,6 +171,7 @@ class StudyObjective:
         trial.set_user_attr(CLASSIFIER_SHA256, self.ctx.classifier.weights_sha256)
         trial.set_user_attr("classifier_accuracy", self.ctx.classifier.test_accuracy)
         trial.set_user_attr("device", str(self.ctx.device))
+        trial.set_user_attr("train_precision", self.ctx.precision)
         trial.set_user_attr("seeds", per_seed)
         trial.set_user_attr("curves", dict(curves))
         values = tuple(means[m] for m in self.spec.metrics)

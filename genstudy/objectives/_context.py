@@ -36,6 +36,7 @@ class EvalContext:
     fid_floor: float
     test_features: torch.Tensor  # (N_test, D) classifier features of the test split, for precision/recall
     inception: FidEvaluator | None = None  # Inception-v3 FID, when a local weights file was given
+    precision: str = "fp32"  # training arithmetic (genstudy.objectives._train.training_precision)
 
     @classmethod
     def load(cls, spec: StudySpec, *, cache_dir: Path, data_dir: Path | None = None, device: torch.device,
@@ -60,5 +61,7 @@ class EvalContext:
             from genstudy.metrics import inception_fid_evaluator
 
             inception = inception_fid_evaluator(dataset, inception_weights, cache_dir=cache_dir, device=device)
+        from genstudy.objectives._train import training_precision
+
         return cls(dataset=dataset, device=device, classifier=classifier, fid=fid, fid_floor=floor,
-                   test_features=test_features, inception=inception)
+                   test_features=test_features, inception=inception, precision=training_precision(device, spec.precision))

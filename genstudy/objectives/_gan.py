@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from genstudy.metrics import LABEL_ACCURACY, LOG_LIKELIHOOD_ESTIMATOR, PARZEN, label_accuracy
 from genstudy.models import Discriminator, GANConfig, Generator, d_loss, g_loss, sample
 from genstudy.objectives._context import EvalContext
 from genstudy.objectives._gen_eval import classifier_logits, sample_metrics, sample_stand_in
 from genstudy.objectives._images import save_checkpoint_artifact, save_grid, stacked
-from genstudy.objectives._train import DivergedError
+from genstudy.objectives._train import DivergedError, autocast, grad_norm
 from genstudy.spec import StudySpec
 
 __all__ = ["GanFamily", "MAX_GRAD_NORM", "COLLAPSE_LOSS_D", "check_epoch"]
@@ -89,26 +88,36 @@ class GanFamily:
         sum_g = torch.zeros((), device=self.ctx.device)
         max_norm = torch.zeros((), device=self.ctx.device)
         n_iter = 0
+        # one G(z) per iteration, as in DCGAN's reference loop: D learns on G(z).detach(), then G
+        # on D(G(z)) through the freshly updated D; with several D or G steps each draws its own z
+        reuse = params["d_steps"] == 1 and params["g_steps"] == 1
+        amp = autocast(self.ctx.device, self.ctx.precision)
         for start in range(0, len(perm), bs):
             idx = perm[start : start + bs]
             real, labels = ds.train_x[idx], ds.train_y[idx] if self.n_classes else None
             b = len(idx)
             for _ in range(params["d_steps"]):  # D: maximise log D(x) + log(1 - D(G(z))) (Goodfellow et al. 2014)
                 fake_labels = self._labels(b, run.rng)
-                with torch.no_grad():
-                    fake = run.g(self._z(b, run, params), fake_labels)
-                loss = d_loss(run.d(real, labels), run.d(fake, fake_labels), kind=kind, real_label=params["real_label"])
+                z = self._z(b, run, params)
+                with amp:
+                    with torch.set_grad_enabled(reuse):
+                        fake = run.g(z, fake_labels)
+                    loss = d_loss(run.d(real, labels), run.d(fake.detach(), fake_labels), kind=kind,
+                                  real_label=params["real_label"])
                 run.opt_d.zero_grad(set_to_none=True)
                 loss.backward()
-                max_norm = torch.maximum(max_norm, nn.utils.clip_grad_norm_(run.d.parameters(), math.inf))
+                max_norm = torch.maximum(max_norm, grad_norm(run.d.parameters()))
                 run.opt_d.step()
                 sum_d += loss.detach()
             for _ in range(params["g_steps"]):  # G: non-saturating, maximise log D(G(z))
-                fake_labels = self._labels(b, run.rng)
-                loss = g_loss(run.d(run.g(self._z(b, run, params), fake_labels), fake_labels), kind=kind)
+                with amp:
+                    if not reuse:
+                        fake_labels = self._labels(b, run.rng)
+                        fake = run.g(self._z(b, run, params), fake_labels)
+                    loss = g_loss(run.d(fake, fake_labels), kind=kind)
                 run.opt_g.zero_grad(set_to_none=True)
                 loss.backward()
-                max_norm = torch.maximum(max_norm, nn.utils.clip_grad_norm_(run.g.parameters(), math.inf))
+                max_norm = torch.maximum(max_norm, grad_norm(run.g.parameters()))
                 run.opt_g.step()
                 sum_g += loss.detach()
             n_iter += 1

@@ -8,13 +8,11 @@ family apply (see ``genstudy.objectives._gan``).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from genstudy.metrics import LOG_LIKELIHOOD_ESTIMATOR, MSE, PARZEN, SSIM, mse, ssim
 from genstudy.models import GANAE, GANAEConfig, reconstruction_loss
@@ -22,6 +20,7 @@ from genstudy.objectives._context import EvalContext
 from genstudy.objectives._gan import check_epoch
 from genstudy.objectives._gen_eval import sample_metrics, sample_stand_in
 from genstudy.objectives._images import save_checkpoint_artifact, save_pairs_grid, stacked
+from genstudy.objectives._train import autocast, grad_norm
 from genstudy.spec import StudySpec
 
 __all__ = ["GanAeFamily"]
@@ -64,18 +63,21 @@ class GanAeFamily:
         sums = {k: torch.zeros((), device=self.ctx.device) for k in ("recon", "loss_g", "loss_d")}
         max_norm = torch.zeros((), device=self.ctx.device)
         n_iter = 0
+        amp = autocast(self.ctx.device, self.ctx.precision)
         for start in range(0, len(perm), bs):
             x = x_all[perm[start : start + bs]]
-            ae = run.model.ae_loss(x, kind=kind, generator_rng=run.rng)  # reconstruct, and fool the D's
+            with amp:
+                ae = run.model.ae_loss(x, kind=kind, generator_rng=run.rng)  # reconstruct, and fool the D's
             run.opt_ae.zero_grad(set_to_none=True)
             ae.total.backward()
-            max_norm = torch.maximum(max_norm, nn.utils.clip_grad_norm_(run.model.autoencoder_parameters(), math.inf))
+            max_norm = torch.maximum(max_norm, grad_norm(run.model.autoencoder_parameters()))
             run.opt_ae.step()
             sums["recon"] += ae.recon.detach()
             sums["loss_g"] += ae.adv.detach()
             if run.opt_d is not None:
                 for _ in range(params["d_steps"]):  # prior codes are real, encoded codes fake
-                    loss = run.model.d_loss(x, kind=kind, real_label=params["real_label"], generator_rng=run.rng)
+                    with amp:
+                        loss = run.model.d_loss(x, kind=kind, real_label=params["real_label"], generator_rng=run.rng)
                     run.opt_d.zero_grad(set_to_none=True)
                     loss.backward()
                     run.opt_d.step()

@@ -54,7 +54,8 @@ class VaeFamily:
 
     def train_epoch(self, run: _Run, params: dict[str, Any]) -> dict[str, float]:
         loss = train_vae_epoch(run.model, run.optimizer, self.ctx.dataset.train_x, batch_size=params["batch_size"],
-                               beta=params["beta"], generator=run.generator)
+                               beta=params["beta"], generator=run.generator,
+                               precision=self.ctx.precision)
         return {"train_loss": loss}
 
     def validate(self, run: _Run, params: dict[str, Any], metric: str) -> tuple[dict[str, float], float]:
