@@ -138,30 +138,45 @@ def main() -> None:
     torch.set_flush_denormal(True)  # genstudy's workers do this (EvalContext); so do both loops here
     dataset = load_dataset("mnist5k", device=device)
     x = dataset.train_x
+    precision = training_precision(device)
     pairs = {
-        "GAN step (DCGAN 28x28, width 64)": (lambda: reference_gan_epoch(x, device), lambda: genstudy_gan_epoch(dataset, device)),
-        "VAE step (conv, width 32)": (lambda: reference_vae_epoch(x, device), lambda: genstudy_vae_epoch(x, device)),
+        "GAN step (DCGAN 28x28, width 64)": (lambda: reference_gan_epoch(x, device),
+                                             lambda: genstudy_gan_epoch(dataset, device, "fp32"),
+                                             lambda: genstudy_gan_epoch(dataset, device)),
+        "VAE step (conv, width 32)": (lambda: reference_vae_epoch(x, device),
+                                      lambda: genstudy_vae_epoch(x, device, "fp32"),
+                                      lambda: genstudy_vae_epoch(x, device)),
     }
     rows = []
-    for name, (ref, ours) in pairs.items():
-        ref(), ours()  # warm-up: allocator, oneDNN kernels
-        r, o = [], []
+    for name, fns in pairs.items():
+        for fn in fns:
+            fn()  # warm-up: allocator, oneDNN kernels
+        rates: list[list[float]] = [[], [], []]
         for _ in range(args.repeats):
-            r.append(_rate(lambda: ref()))
-            o.append(_rate(lambda: ours()))
-        rows.append((name, statistics.median(r), statistics.median(o)))
-        print(f"{name}: reference {statistics.median(r):.0f} img/s, genstudy {statistics.median(o):.0f} img/s, "
-              f"ratio {statistics.median(o) / statistics.median(r):.2f}", flush=True)
+            for fn, out in zip(fns, rates, strict=True):
+                out.append(_rate(fn))
+        r, f32, o = (statistics.median(v) for v in rates)
+        rows.append((name, r, f32, o))
+        print(f"{name}: reference {r:.0f} img/s, genstudy fp32 {f32:.0f}, genstudy default ({precision}) {o:.0f}: "
+              f"ratio {o / r:.2f}", flush=True)
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"device {device}. Command: `.venv/bin/python bench/training.py --repeats {args.repeats} --device {args.device}`.",
         "",
         "One epoch of mnist5k's 3500 training images at batch 64 per measurement, medians of "
-        f"{args.repeats} interleaved repeats (reference, genstudy, reference, ...). Target: genstudy at least 1.2x on CPU.",
+        f"{args.repeats} interleaved repeats (reference, genstudy fp32, genstudy default, reference, ...). "
+        "Target: genstudy at least 1.2x on CPU.",
         "",
-        "| step | reference img/s | genstudy img/s | ratio |",
-        "| --- | --- | --- | --- |",
-        *[f"| {n} | {r:.0f} | {o:.0f} | {o / r:.2f}x |" for n, r, o in rows],
+        f"| step | reference (fp32) img/s | genstudy fp32 img/s | genstudy default ({precision}) img/s | ratio default / reference |",
+        "| --- | --- | --- | --- | --- |",
+        *[f"| {n} | {r:.0f} | {f32:.0f} | {o:.0f} | {o / r:.2f}x |" for n, r, f32, o in rows],
+        "",
+        "The loops alone (fp32 columns) are on par: on a CPU a step is compute-bound (convolutions and their",
+        "gradients are 70% of a VAE step in torch.profiler) and the reference's DataLoader and per-step",
+        "`.item()` cost little. What wins is the arithmetic: genstudy trains under bf16 autocast where the",
+        "hardware runs it natively (`precision: auto`; this CPU has AVX-512 BF16), weights and optimizer",
+        "state in fp32, evaluation in fp32; and the GAN step computes G(z) once per iteration, as the",
+        "reference does (it used to compute it twice).",
     ]
     write_section("training", "## training: genstudy's loops vs pytorch/examples loops\n\n" + "\n".join(lines))
 
