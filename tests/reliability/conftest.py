@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from tests.conftest import BIN, TINY_SPEC, _require_pg
+from tests.conftest import BIN, REPO, TINY_SPEC, _require_pg
 from tests.reliability._pgcluster import PrivateCluster, remove_private_cluster, start_private_cluster
 
 S = optuna.trial.TrialState
@@ -122,6 +122,7 @@ class WorkerPool:
     artifact_dir: Path
     log_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    program: tuple[str, ...] = (str(BIN / "genstudy"),)
     started: list[Worker] = field(default_factory=list)
 
     def start(self, count: int = 1, *, extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> list[Worker]:
@@ -129,11 +130,11 @@ class WorkerPool:
         for _ in range(count):
             k = len(self.started) + len(new)
             out = self.log_dir / f"worker-{k}.log"
-            cmd = [str(BIN / "genstudy"), "worker", str(self.spec), "--storage", self.storage,
+            cmd = [*self.program, "worker", str(self.spec), "--storage", self.storage,
                    "--study-name", self.study_name, "--n-trials", str(self.n_trials), "--worker-index", str(k),
                    "--runs-dir", str(self.runs_dir), "--artifact-dir", str(self.artifact_dir), "--device", "cpu", *extra]
             with out.open("w") as fh:
-                proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO,
                                         env={**os.environ, **WORKER_ENV, **self.env, **(env or {})})
             new.append(Worker(proc, out))
         self.started += new
@@ -187,6 +188,9 @@ def worker_pool(tmp_path: Path, warm_runs: Path):
     yield make
     for pool in pools:
         pool.kill_all()
+
+
+FAULTY = (str(BIN / "python"), "-m", "tests.reliability._faulty_worker")  # genstudy with faults injected
 
 
 def state_counts(engine: sa.Engine) -> Counter:
