@@ -28,7 +28,9 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 # toy data with a wider net and small batches: epochs long enough (about 0.5-2 s here) to kill a
 # trial between two of them, short enough for CI
-SLOW_SPEC = {**TINY_SPEC, "budget": {"epochs": 6, "n_trials": 3}, "fixed": {"width": 32, "batch_size": 16}}
+EPOCHS = 10
+SLOW_SPEC = {**TINY_SPEC, "budget": {"epochs": EPOCHS, "n_trials": 3}, "fixed": {"width": 32, "batch_size": 16},
+             "precision": "fp32"}
 
 
 @pytest.fixture
@@ -165,15 +167,15 @@ def test_sigkilled_actor_trial_is_retried_once_and_resumes_from_its_checkpoint(
     assert retry.params == victim.params
     resumed = retry.user_attrs["resumed_from"]
     assert resumed["trial"] == victim.number and resumed["epoch"] >= victim.user_attrs["resume_checkpoint"]["epoch"]
-    assert len(retry.user_attrs["curves"]["val_fid"]) == 6, "the retry's curves cover every epoch"
+    assert len(retry.user_attrs["curves"]["val_fid"]) == EPOCHS, "the retry's curves cover every epoch"
     assert retry.user_attrs["resume_checkpoint"] is None, "the checkpoint is dropped once the trial finished"
     assert "fail_reason" not in retry.user_attrs
     detect = dead.datetime_complete.timestamp() - killed_at
-    print(f"\n[{backend}] kill->FAIL {detect:.2f} s; retry resumed after epoch {resumed['epoch']} of 6")
+    print(f"\n[{backend}] kill->FAIL {detect:.2f} s; retry resumed after epoch {resumed['epoch']} of {EPOCHS}")
 
 
 def test_ctrl_c_of_the_driver_leaves_no_trial_running(write_spec, tmp_path: Path) -> None:
-    spec = write_spec(SLOW_SPEC, budget={"epochs": 12, "n_trials": 4})
+    spec = write_spec(SLOW_SPEC, budget={"epochs": 40, "n_trials": 4})
     journal = tmp_path / "runs" / "slow.journal"
     proc = subprocess.Popen(
         [str(BIN / "genstudy"), "run", str(spec), "--study-name", "slow", "--ray-address", "local", "--workers", "2",
@@ -214,7 +216,7 @@ def test_ctrl_c_of_the_driver_leaves_no_trial_running(write_spec, tmp_path: Path
 
 @pytest.mark.postgres
 def test_a_node_that_goes_away_loses_no_trial(ray_cluster: RayCluster, pg_url: str, write_spec, tmp_path: Path) -> None:
-    spec = write_spec(SLOW_SPEC, budget={"epochs": 6, "n_trials": 4})
+    spec = write_spec(SLOW_SPEC, budget={"epochs": EPOCHS, "n_trials": 4})
     _create(pg_url, "node-loss")
     proc = subprocess.Popen(
         [str(BIN / "genstudy"), "worker", str(spec), "--storage", pg_url, "--study-name", "node-loss", "--n-trials", "4",
