@@ -7,6 +7,7 @@ impossible value is refused before anything touches the storage.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,7 +43,9 @@ class ParamDef:
             return None if isinstance(value, bool) else "must be true or false"
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"must be a number ({self.kind.__name__})"
-        if self.kind is int and float(value) != int(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"  # NaN passes every range check below
+        if self.kind is int and isinstance(value, float) and not value.is_integer():
             return "must be a whole number"
         if self.low is not None and value < self.low:
             return f"must be >= {self.low:g}"

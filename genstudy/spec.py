@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
 
 from genstudy.errors import SpecError
 from genstudy.schema import OBJECTIVES, ObjectiveDef
@@ -21,23 +22,35 @@ __all__ = ["StudySpec", "load_spec", "parse_spec", "spec_digest"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity pass every range check (nan < 1 and nan > 1 are both false): refuse them
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):  # pydantic reads true as 1 in a number field: a YAML slip, not a number
+        raise ValueError("expected a number, got true/false")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_not_bool)]
+Whole = Annotated[int, BeforeValidator(_not_bool)]
+MAX_SEED = 2**31 - 1  # numpy's RandomState (Optuna's samplers) takes seeds below 2**32; workers add offsets
 
 
 class FloatParam(_Strict):
     type: Literal["float"]
-    low: float
-    high: float
-    log: bool = False
-    step: float | None = Field(default=None, gt=0)
+    low: Number
+    high: Number
+    log: StrictBool = False
+    step: Number | None = Field(default=None, gt=0)
 
 
 class IntParam(_Strict):
     type: Literal["int"]
-    low: int
-    high: int
-    log: bool = False
-    step: int = Field(default=1, ge=1)
+    low: Whole
+    high: Whole
+    log: StrictBool = False
+    step: Whole = Field(default=1, ge=1)
 
 
 class CategoricalParam(_Strict):
@@ -50,27 +63,27 @@ ParamSpec = Annotated[Union[FloatParam, IntParam, CategoricalParam], Field(discr
 
 class SamplerSpec(_Strict):
     name: Literal["tpe", "random", "grid"] = "tpe"
-    seed: int = 0
-    n_startup_trials: int = Field(default=4, ge=0)
+    seed: Whole = Field(default=0, ge=0, le=MAX_SEED)
+    n_startup_trials: Whole = Field(default=4, ge=0, le=1_000_000)
 
 
 class PrunerSpec(_Strict):
     name: Literal["median", "hyperband", "none"] = "median"
-    n_startup_trials: int = Field(default=2, ge=0)
-    n_warmup_steps: int = Field(default=1, ge=0)
+    n_startup_trials: Whole = Field(default=2, ge=0, le=1_000_000)
+    n_warmup_steps: Whole = Field(default=1, ge=0, le=100_000)
 
 
 class BudgetSpec(_Strict):
-    epochs: int = Field(default=5, ge=1, le=100_000)
-    n_trials: int = Field(default=8, ge=1, le=1_000_000)
+    epochs: Whole = Field(default=5, ge=1, le=100_000)
+    n_trials: Whole = Field(default=8, ge=1, le=1_000_000)
     # epochs between resume checkpoints (0: none); a retried trial continues from the last one
-    checkpoint_every: int = Field(default=1, ge=0, le=100_000)
+    checkpoint_every: Whole = Field(default=1, ge=0, le=100_000)
 
 
 class EvaluationSpec(_Strict):
-    n_samples: int = Field(default=1000, ge=10, le=1_000_000)
-    iwae_k: int = Field(default=50, ge=1, le=100_000)
-    prune_fid_samples: int = Field(default=500, ge=10, le=100_000)
+    n_samples: Whole = Field(default=1000, ge=10, le=1_000_000)
+    iwae_k: Whole = Field(default=50, ge=1, le=100_000)
+    prune_fid_samples: Whole = Field(default=500, ge=10, le=100_000)
 
 
 class StudySpec(_Strict):
@@ -79,8 +92,8 @@ class StudySpec(_Strict):
     objective: str
     dataset: str = "mnist5k"
     metrics: list[str] = Field(default_factory=lambda: ["fid"], min_length=1)
-    repeats: int = Field(default=1, ge=1, le=1000)
-    seed: int = 0
+    repeats: Whole = Field(default=1, ge=1, le=1000)
+    seed: Whole = Field(default=0, ge=0, le=MAX_SEED)
     budget: BudgetSpec = BudgetSpec()
     # training arithmetic: bf16 autocast where the hardware runs it natively (CUDA with bf16, CPUs
     # with AVX-512 BF16 or AMX), else fp32; evaluation is always fp32. Recorded per trial.
@@ -139,11 +152,11 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> StudySpec
 def _apply_override(data: Any, item: str, path: Path) -> Any:
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
-        raise SpecError(f"--set {item!r}: expected KEY=VALUE, e.g. --set budget.epochs=30")
+        raise SpecError(f"--set {_show(item)}: expected KEY=VALUE, e.g. --set budget.epochs=30")
     try:
         value = yaml.safe_load(raw)
     except yaml.YAMLError:
-        raise SpecError(f"--set {item!r}: the value {raw!r} is not valid YAML; quote it or fix it") from None
+        raise SpecError(f"--set {_show(item)}: the value {_show(raw)} is not valid YAML; quote it or fix it") from None
     if not isinstance(data, dict):
         return data  # parse_spec reports the real problem
     node = data
@@ -151,7 +164,7 @@ def _apply_override(data: Any, item: str, path: Path) -> Any:
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise SpecError(f"{path}: --set {item!r}: {part} is not a mapping in the spec; set a key that exists")
+            raise SpecError(f"{path}: --set {_show(item)}: {_show_key(part)} is not a mapping in the spec; set a key that exists")
         node = child
     node[parts[-1]] = value
     return data
@@ -169,8 +182,24 @@ def parse_spec(data: Any, *, source: str = "<spec>") -> StudySpec:
     if problems:
         key, value, why = problems[0]
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-        raise SpecError(f"{source}: {key}: {value!r} {why}{more}")
+        raise SpecError(f"{source}: {_show_key(key)}: {_show(value)} {why}{more}")
     return spec
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 60
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 5
+_REPR.maxlevel = 2
+
+
+def _show(value: Any) -> str:
+    """``repr(value)`` cut to a readable length: a 100 kB string or a YAML alias bomb (lists of
+    lists sharing one another, billions of items once expanded) must not become the message."""
+    return _REPR.repr(value)
+
+
+def _show_key(key: str) -> str:
+    return key if len(key) <= 80 else key[:60] + "..." + key[-10:]
 
 
 _FIXES = {
@@ -182,11 +211,28 @@ _FIXES = {
 }
 
 
+def _key_of(loc: tuple) -> str:
+    """``search_space.lr.low``, ``search_space.batch_size.choices[2]``: pydantic's loc without its
+    tags (the param type tried, the union member tried, validator functions)."""
+    key = ""
+    for i, part in enumerate(loc):
+        prev = loc[i - 1] if i else None
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        if i == 2 and loc[0] == "search_space" and part in ("float", "int", "categorical"):
+            continue  # the discriminator's tag, not a key of the file
+        if part in ("bool", "int", "float", "str") and isinstance(prev, int):
+            continue  # which member of a choices union was tried
+        if isinstance(part, int) and prev in ("choices", "metrics"):
+            key += f"[{part}]"
+        else:
+            key += f".{part}" if key else str(part)
+    return _show_key(key or "(top level)")
+
+
 def _format_validation_error(error: ValidationError, data: dict, source: str) -> str:
     first = error.errors()[0]
-    loc = [str(p) for p in first["loc"] if not str(p).startswith("function-")]
-    loc = [p for p in loc if p not in ("FloatParam", "IntParam", "CategoricalParam", "float", "int", "categorical")]
-    key = ".".join(loc) or "(top level)"
+    key = _key_of(first["loc"])
     kind = first["type"]
     value = first.get("input")
     msg = first["msg"]
@@ -199,7 +245,7 @@ def _format_validation_error(error: ValidationError, data: dict, source: str) ->
         text = f"{source}: {key}: missing; add it"
     else:
         fix = _FIXES.get(kind, "fix the value")
-        text = f"{source}: {key}: {value!r} is invalid ({msg}); {fix}"
+        text = f"{source}: {key}: {_show(value)} is invalid ({msg}); {fix}"
     extra = len(error.errors()) - 1
     return text + (f" (and {extra} more problem(s))" if extra else "")
 
