@@ -199,6 +199,8 @@ def _show(value: Any) -> str:
 
 
 def _show_key(key: str) -> str:
+    """A dotted key as one printable line (a YAML key may hold newlines), cut short."""
+    key = key if key.isprintable() else repr(key)[1:-1]
     return key if len(key) <= 80 else key[:60] + "..." + key[-10:]
 
 
