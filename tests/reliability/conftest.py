@@ -53,6 +53,16 @@ WORKER_ENV = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _keep_denormals():
+    """``EvalContext.load`` flushes denormal floats for the whole process (a CPU speed-up);
+    hypothesis refuses to run in such a process, so each test here leaves it as it found it."""
+    import torch
+
+    yield
+    torch.set_flush_denormal(False)
+
+
 @pytest.fixture(scope="session")
 def private_pg() -> Iterator[PrivateCluster]:
     """A PostgreSQL cluster of these tests alone (the shared one on 5432 is never restarted)."""
@@ -88,6 +98,7 @@ def warm_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     runs = tmp_path_factory.mktemp("runs")
     EvalContext.load(parse_spec(SHORT_SPEC), cache_dir=runs / "cache", device=__import__("torch").device("cpu"))
+    __import__("torch").set_flush_denormal(False)
     return runs
 
 
