@@ -13,7 +13,7 @@ import optuna
 
 from genstudy.objectives import EvalContext, build_objective, make_pruner, make_sampler, pick_device
 from genstudy.spec import StudySpec
-from genstudy.storage import attach_study, default_journal_path, open_storage, redact_url
+from genstudy.storage import ArtifactStore, attach_study, default_journal_path, open_storage, redact_url
 from genstudy.validation import enqueue_validation
 from genstudy.workers import TrialCounts, WorkerResult, claim_lock_for, count_trials, run_worker
 from genstudy.workers._ray import RayOptions, WorkerJob, run_ray_workers, with_absolute_paths
@@ -111,7 +111,7 @@ def run_study(
     context = EvalContext.load(spec, cache_dir=Path(runs_dir) / "cache", data_dir=Path(data_dir) if data_dir else None,
                                device=pick_device(device),
                                inception_weights=Path(inception_weights) if inception_weights else None)
-    store = optuna.artifacts.FileSystemArtifactStore(artifacts.resolve())
+    store = ArtifactStore(artifacts.resolve())
     result = run_worker(study, build_objective(spec, context, artifact_store=store), n_trials=target,
                         claim=claim_lock_for(location, name), progress=progress)
     return StudyOutcome(study=study, spec=spec, location=location, worker=result, artifact_dir=artifacts,

@@ -15,6 +15,7 @@ A ``Family`` knows how to build, train, validate and evaluate one model (no optu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import statistics
@@ -75,6 +76,16 @@ class StudyObjective:
         self.artifact_store = artifact_store
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
+        try:
+            return self._run(trial)
+        except optuna.TrialPruned:
+            raise
+        except Exception:
+            with contextlib.suppress(Exception):  # never hide why the trial failed
+                discard_checkpoint(trial, self.artifact_store)  # a trial that raised is never retried
+            raise
+
+    def _run(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         params = suggest_params(trial, self.spec)
         trial.set_user_attr("params_resolved", params)
         seeds = trial.user_attrs.get(VALIDATION_SEEDS_ATTR) or [self.spec.seed + r for r in range(self.spec.repeats)]
@@ -112,6 +123,7 @@ class StudyObjective:
                     save_resume(trial, self.artifact_store, runs, epoch, curves)
         except DivergedError as e:
             self._end_pruned(trial, curves, f"diverged at epoch {len(curves.get(f'val_{first}', [])) + 1}: {e}")
+
         train_seconds = (time.perf_counter() - started - validate_seconds) / len(seeds)
         validate_seconds /= len(seeds)
         t0 = time.perf_counter()

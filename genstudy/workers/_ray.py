@@ -27,7 +27,7 @@ from optuna.trial import TrialState
 
 from genstudy.errors import GenstudyError
 from genstudy.spec import StudySpec
-from genstudy.storage import MAX_RETRY, fail_and_retry, open_storage, redact_url
+from genstudy.storage import MAX_RETRY, ArtifactStore, fail_and_retry, open_storage, redact_url
 from genstudy.workers._claim import claim_lock_for
 from genstudy.workers._loop import WORKER_ATTR, TrialCounts, WorkerResult, count_trials
 
@@ -139,7 +139,7 @@ class _TrialActor:
                                            data_dir=Path(job.data_dir) if job.data_dir else None,
                                            device=pick_device(device),
                                            inception_weights=Path(job.inception_weights) if job.inception_weights else None)
-                store = optuna.artifacts.FileSystemArtifactStore(job.artifact_dir)
+                store = ArtifactStore(job.artifact_dir)
                 objective = build_objective(job.spec, context, artifact_store=store)
             ctx = ray.get_runtime_context()
             identity = {"id": self.worker_id, "host": _hostname(), "pid": _pid(), "node": ctx.get_node_id(),
