@@ -73,6 +73,22 @@ def open_storage(location: str, *, heartbeat: bool = True, pool_size: int = 2) -
     return _open_journal(Path(location))
 
 
+class _ResilientRDBStorage(RDBStorage):
+    """RDBStorage whose heartbeat survives a failed beat (a database restart, a dropped connection).
+
+    Optuna's heartbeat thread dies on the first exception, and the trial it beats for then looks
+    stale to every other worker although it is still training. A failed beat is logged and the
+    next one tried at the next interval; ``pool_pre_ping`` replaces the dead connection.
+    """
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        try:
+            super().record_heartbeat(trial_id)
+        except SQLAlchemyError as e:
+            _log.warning("heartbeat of trial id %d not recorded (%s); trying again in %s s", trial_id,
+                         type(getattr(e, "orig", None) or e).__name__, self.heartbeat_interval)
+
+
 def _open_rdb(url: str, *, heartbeat: bool, pool_size: int) -> RDBStorage:
     engine_kwargs: dict = {"pool_pre_ping": True}
     if not url.startswith("sqlite"):
@@ -86,7 +102,7 @@ def _open_rdb(url: str, *, heartbeat: bool, pool_size: int) -> RDBStorage:
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             if heartbeat:
                 hb["heartbeat_stale_trial_callback"] = RetryWithCheckpoint(max_retry=MAX_RETRY)
-            return RDBStorage(url, engine_kwargs=engine_kwargs, **hb)
+            return _ResilientRDBStorage(url, engine_kwargs=engine_kwargs, **hb)
     except (SQLAlchemyError, ImportError, ValueError) as e:
         detail = _first_line(scrub(str(getattr(e, "orig", None) or e), url))
         raise StorageError(
