@@ -208,3 +208,16 @@ def test_code_in_a_spec_value_is_refused_never_run(place: str, tmp_path: Path, c
 def test_repo_presets_hold_no_python_tags() -> None:
     for preset in (REPO / "studies").glob("*.yaml"):
         assert "!!python" not in preset.read_text(), preset
+
+
+@pytest.mark.postgres
+def test_the_password_can_stay_out_of_the_command_line(private_pg, private_db, tmp_path: Path, capsys, monkeypatch) -> None:
+    """A URL on the command line shows in ``ps``: libpq's PGPASSWORD (or ~/.pgpass) keeps it out."""
+    spec = write_yaml(tmp_path / "spec.yaml", TINIEST_SPEC)
+    url = private_pg.url(private_db, user=PW_USER)  # no password in the URL
+    argv = ["worker", str(spec), "--storage", url, "--study-name", "nope", "--runs-dir", str(tmp_path / "runs")]
+    assert main(argv) == 2
+    assert "no password supplied" in capsys.readouterr().err  # the server does ask for one
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    assert main(argv) == 2
+    assert "study 'nope' does not exist" in capsys.readouterr().err  # authenticated: the study is what is missing
