@@ -28,11 +28,6 @@ SPEC = {
         "width": {"type": "categorical", "choices": [8, 256]},
     },
 }
-FULL_FIX = ("optuna's FileSystemArtifactStore.write leaves the partial file of a failed write behind, so one trial "
-            "that fills the disk keeps it full and every later trial fails too; needs an artifact store in genstudy "
-            "(runner.py builds it) whose write removes the partial file on OSError (see RELIABILITY.md, fixes wanted)")
-
-
 def _set_writable(path: Path, writable: bool) -> None:
     if os.geteuid() == 0:
         subprocess.run(["chattr", "-i" if writable else "+i", str(path)], check=True)
@@ -84,7 +79,10 @@ def test_unwritable_artifact_dir_fails_the_trial_with_its_reason_and_the_worker_
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path):
-    """A 2 MiB tmpfs: room for a few small trials' artifacts, not for one width-256 checkpoint."""
+    """A 2 MiB tmpfs: room for a few small trials' artifacts, not for one width-256 checkpoint.
+
+    The failed write's partial file must go (genstudy's ArtifactStore removes it; Optuna's own
+    store leaves it, and the disk then stays full for every later trial)."""
     path = tmp_path / "artifacts"
     path.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(path)], capture_output=True, text=True)
@@ -98,7 +96,6 @@ def small_tmpfs(tmp_path: Path):
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=FULL_FIX)
 def test_full_artifact_dir_fails_the_trial_with_its_reason_and_the_worker_goes_on(
     private_pg, private_db, worker_pool, small_tmpfs: Path
 ) -> None:

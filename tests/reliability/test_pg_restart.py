@@ -4,7 +4,6 @@ heartbeats, claims and writes all hit the outage)."""
 
 from __future__ import annotations
 
-import time
 
 import optuna
 import pytest
@@ -21,11 +20,6 @@ from tests.reliability.conftest import (
 )
 
 N_TRIALS = 10
-OUTAGE_FIX = ("genstudy/workers/_loop.py must survive a storage outage (retry the claim/count/optimize step with "
-              "backoff instead of dying on OperationalError / StorageInternalError, and on the UnboundLocalError Optuna "
-              "5 raises from _run_trial when its write fails), and genstudy/storage/_open.py must keep the heartbeat "
-              "thread alive through a failed beat (see RELIABILITY.md, fixes wanted)")
-
 
 def _running_with_heartbeat(engine: sa.Engine) -> list[tuple[int, int]]:
     with engine.connect() as c:
@@ -41,7 +35,6 @@ def _lock_waiters(admin: sa.Connection, database: str) -> int:
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=OUTAGE_FIX)
 def test_workers_carry_on_after_a_restart_and_the_trial_caught_mid_write_is_retried(
     private_pg, private_db, worker_pool
 ) -> None:

@@ -91,15 +91,9 @@ def test_workers_killed_in_several_rounds_still_reach_the_target(private_pg, pri
     engine.dispose()
 
 
-ORPHAN_FIX = ("a worker killed between study.ask() and its heartbeat thread's first beat leaves a RUNNING trial "
-              "with no heartbeat row, which optuna.storages.fail_stale_trials skips for ever, so run_worker waits "
-              "for it for ever; needs genstudy/workers/_loop.py to FAIL + retry such trials once older than the "
-              "grace period (see RELIABILITY.md, fixes wanted)")
-
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=ORPHAN_FIX)
 def test_a_trial_whose_worker_died_before_its_first_heartbeat_is_retried(private_pg, private_db, worker_pool) -> None:
     url = private_pg.url(private_db, user=PW_USER, password=PASSWORD)
     study = optuna.create_study(storage=url, study_name="orphan", direction="minimize")
