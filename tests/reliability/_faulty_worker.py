@@ -1,24 +1,28 @@
 """``genstudy`` with faults injected, for the reliability tests: ``python -m tests.reliability._faulty_worker ARGS``.
 
-- ``GENSTUDY_TEST_AS_HEADROOM_MB``: once everything is imported, cap the address space
-  (RLIMIT_AS) at the current size plus this many MiB, so a big enough trial really runs out
-  of memory in torch's CPU allocator.
-- Trials whose ``lr`` is one of the marker values below meet a fault in the optimizer step,
-  the innermost place a trial's own code runs: NaN weights (the loss diverges), a plain
-  exception, or the ``torch.OutOfMemoryError`` a GPU raises when it runs out of memory.
+Trials whose ``lr`` is one of the marker values below meet a fault in the optimizer step, the
+innermost place a trial's own code runs:
+
+- ``NAN_LR``: the weights turn NaN (the loss diverges, as with a too-high learning rate);
+- ``RAISE_LR``: a plain exception;
+- ``CPU_OOM_LR``: a 1 PiB tensor: torch's CPU allocator really fails (more than any address
+  space, so whatever the machine's overcommit policy);
+- ``PY_OOM_LR``: a 1 PiB ``bytearray``: Python's own ``MemoryError``;
+- ``GPU_OOM_LR``: the ``torch.OutOfMemoryError`` a GPU raises when its memory runs out.
 
 Everything else is the real ``genstudy.cli.main``.
 """
 
 from __future__ import annotations
 
-import os
-import resource
 import sys
 
 NAN_LR = 0.000123
 RAISE_LR = 0.000234
 GPU_OOM_LR = 0.000345
+CPU_OOM_LR = 0.000456
+PY_OOM_LR = 0.000567
+_PIB = 1 << 50
 
 
 def _inject() -> None:
@@ -38,27 +42,22 @@ def _inject() -> None:
             raise ValueError("injected fault in the optimizer step")
         if lr == GPU_OOM_LR:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB (injected)")
+        if lr == CPU_OOM_LR:
+            torch.empty(_PIB, dtype=torch.uint8)
+        if lr == PY_OOM_LR:
+            bytearray(_PIB)
         return real_step(self, *args, **kwargs)
 
     torch.optim.Adam.step = step
 
 
-def _cap_memory(headroom_mb: int) -> None:
-    with open("/proc/self/status") as f:
-        size = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
-    limit = size + headroom_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
 def main() -> int:
+    import faulthandler
+
+    faulthandler.enable()  # a native crash would print where it happened
     import genstudy.cli
-    import genstudy.objectives  # noqa: F401 - imported before the memory cap
-    import genstudy.runner  # noqa: F401
 
     _inject()
-    headroom = os.environ.get("GENSTUDY_TEST_AS_HEADROOM_MB")
-    if headroom:
-        _cap_memory(int(headroom))
     return genstudy.cli.main(sys.argv[1:])
 
 
