@@ -97,6 +97,7 @@ def test_a_trial_whose_worker_died_before_its_first_heartbeat_is_retried(private
     pool.wait(timeout=30)
     assert pool.started[0].proc.returncode == 0, pool.all_output()[-3000:]
     trials = assert_study_consistent(optuna.load_study(study_name="orphan", storage=url), 3)
-    assert trials[orphan.number].state == S.FAIL and trials[orphan.number].user_attrs.get("fail_reason")
+    assert trials[orphan.number].state == S.FAIL
+    assert "its worker died before the first beat" in trials[orphan.number].user_attrs["fail_reason"]
     retry = [t for t in trials if (t.system_attrs.get("retry_history") or [None])[-1] == orphan.number]
     assert len(retry) == 1 and retry[0].state == S.COMPLETE and retry[0].params == orphan.params
