@@ -30,6 +30,8 @@ def run_command(args: argparse.Namespace) -> int:
     target = spec.budget.n_trials if args.n_trials is None else args.n_trials
     if target < 1:
         raise GenstudyError(f"--n-trials {target}: must be at least 1; give the number of finished trials the study needs")
+    if getattr(args, "worker_index", None) is not None and args.worker_index < 0:
+        raise GenstudyError(f"--worker-index {args.worker_index}: must be 0 or more (it seeds this worker's sampler)")
     progress = StudyProgress(target, disable=args.quiet)
     try:
         outcome = run_study(

@@ -85,6 +85,8 @@ def _setup_logging(args: argparse.Namespace) -> None:
     from genstudy._progress import TqdmLoggingHandler
 
     handler = TqdmLoggingHandler()
+    if not args.debug:
+        handler.addFilter(_no_traceback)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -93,6 +95,15 @@ def _setup_logging(args: argparse.Namespace) -> None:
     optuna.logging.disable_default_handler()
     optuna.logging.enable_propagation()
     optuna.logging.set_verbosity(optuna.logging.DEBUG if args.debug else optuna.logging.WARNING)
+
+
+def _no_traceback(record: logging.LogRecord) -> bool:
+    """Without --debug a failed trial is one line (its reason is in fail_reason), not Optuna's traceback."""
+    if record.exc_info and record.name.startswith("optuna"):
+        exc = record.exc_info[1]
+        record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc}; --debug shows the traceback)"
+        record.args, record.exc_info, record.exc_text = None, None, None
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:

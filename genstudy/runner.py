@@ -47,7 +47,7 @@ def worker_seed(base: int, worker_index: int | None) -> int:
     (optuna #4714).
     """
     if worker_index is not None:
-        return base + 1_000_003 * worker_index
+        return (base + 1_000_003 * worker_index) % 2**32  # numpy's seed range
     salt = hash((socket.gethostname(), os.getpid())) % 1_000_000_007
     return (base + salt) % (2**31)
 

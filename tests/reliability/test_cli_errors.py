@@ -139,12 +139,6 @@ def test_missing_data_dir(spec: Path, tmp_path: Path, capsys) -> None:
     assert "dataset 'fashion-mnist'" in line and "does not exist" in line
 
 
-WORKER_INDEX_FIX = ("runner.worker_seed returns base + 1_000_003 * index, which leaves numpy's seed range [0, 2**32) "
-                    "for a negative index or one above about 4000, and the sampler then raises ValueError with a "
-                    "traceback; needs `% 2**32` in worker_seed and a one-line refusal of a negative --worker-index "
-                    "in _commands.py (see RELIABILITY.md, fixes wanted)")
-
-
 @pytest.fixture
 def journal_study(tmp_path: Path) -> Path:
     path = tmp_path / "s.journal"
@@ -153,13 +147,11 @@ def journal_study(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason=WORKER_INDEX_FIX)
 def test_a_negative_worker_index_is_refused(spec: Path, journal_study: Path, tmp_path: Path, capsys) -> None:
     line = _refused(capsys, _worker(spec, str(journal_study), tmp_path, "--worker-index", "-1"))
     assert "--worker-index -1" in line
 
 
-@pytest.mark.xfail(strict=True, reason=WORKER_INDEX_FIX)
 def test_a_large_worker_index_still_seeds_its_sampler(spec: Path, journal_study: Path, tmp_path: Path, capsys) -> None:
     rc = main(_worker(spec, str(journal_study), tmp_path, "--worker-index", "5000", "--n-trials", "1", "--device", "cpu"))
     assert rc == 0, capsys.readouterr().err[-2000:]
