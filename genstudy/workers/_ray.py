@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import math
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -226,8 +228,11 @@ def run_ray_workers(
         pending = {actors[i].run.remote(): i for i in range(n)}
         out = RayRunResult(worker=WorkerResult(), actors=n, gpus_per_actor=gpus)
         claim = claim_lock_for(job.location, job.study_name)
+        interrupted = _catch_sigint()
         try:
             while pending:
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=poll_seconds)
                 for ref in ready:
                     i = pending.pop(ref)
@@ -253,6 +258,8 @@ def run_ray_workers(
                 out.recovered += recover_worker_trials(study, worker_id, "interrupted: the genstudy driver stopped",
                                                        claim=claim)
             raise
+        finally:
+            _restore_sigint()
         out.worker.final = count_trials(study)
         return out
     finally:
@@ -281,6 +288,36 @@ def recover_worker_trials(study: optuna.Study, worker_id: str, reason: str, *, c
         return retried
     finally:
         claim.release()
+
+
+_previous_handler: Any = None
+
+
+def _catch_sigint() -> threading.Event:
+    """Ctrl-C sets an event the driver loop checks every ``poll_seconds``.
+
+    A KeyboardInterrupt raised wherever the signal lands can be lost inside Ray's own calls
+    (seen: one Ctrl-C in four under load let the study run to its end). A second Ctrl-C
+    interrupts at once, as usual.
+    """
+    global _previous_handler
+    event = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        return event
+
+    def handler(signum: int, frame: Any) -> None:
+        event.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C: right away
+
+    _previous_handler = signal.signal(signal.SIGINT, handler)
+    return event
+
+
+def _restore_sigint() -> None:
+    global _previous_handler
+    if _previous_handler is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _previous_handler)
+        _previous_handler = None
 
 
 def _stop(actors: list[Any], pending: list[Any], timeout: float = 30.0) -> None:
