@@ -5,7 +5,8 @@
 2. A synthetic study of 2000 trials x 10 params with known indices (lr log-uniform, one
    categorical, two interacting pairs, four inert params): genstudy's fANOVA (main effects and
    all 45 pairs) vs ``optuna.importance.FanovaImportanceEvaluator`` (main effects only), time
-   and max abs error of the main effects; and ``analyze_study`` end to end on the same study.
+   and max abs error of the main effects; optuna-fast-fanova's evaluator (Cython, a drop-in for
+   Optuna's) on the same study when it is installed; and ``analyze_study`` end to end.
 
 Writes its section of BENCHMARKS.md (analysis) and prints it.
 
@@ -125,6 +126,17 @@ def _sample10(r: np.random.Generator) -> dict:
             **{f"x{i}": float(r.uniform(-1, 1)) for i in range(1, 9)}}
 
 
+def _fast_fanova() -> tuple[type | None, str]:
+    """optuna-fast-fanova's evaluator class, or None and why it is missing."""
+    try:
+        from importlib.metadata import version
+
+        from optuna_fast_fanova import FanovaImportanceEvaluator as Fast
+    except ImportError as e:
+        return None, f"not installed ({e}); `pip install optuna-fast-fanova` builds it from source (Cython, C compiler)"
+    return Fast, version("optuna-fast-fanova")
+
+
 def _timed(fn: Callable, repeat: int) -> tuple[float, object]:
     times, out = [], None
     for _ in range(repeat):
@@ -159,6 +171,9 @@ def main() -> None:
         t64, ours64 = _timed(lambda: _ours(study, n_trees=64), 3)
         t_opt, theirs = _timed(lambda: get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0),
                                                              normalize=False), 1)
+        fast_cls, fast_version = _fast_fanova()
+        if fast_cls is not None:
+            t_fast, fast = _timed(lambda: get_param_importances(study, evaluator=fast_cls(seed=0), normalize=False), 3)
         t_all, _ = _timed(lambda: analyze_study(storage=journal, study_name="b10", out_dir=Path(tmp) / "out"), 1)
     err = lambda get: max(abs(get(k) - exact[k]) for k in mains)  # noqa: E731
     pair_err = lambda r: max(abs(r.pairs[k].importance - exact.get(k, 0.0)) for k in r.pairs)  # noqa: E731
@@ -171,12 +186,21 @@ def main() -> None:
               f"{err(lambda k: ours64.main[k].importance):.3f} | {pair_err(ours64):.3f} |",
               f"| optuna FanovaImportanceEvaluator (64 trees, normalize=False) | 10 main | {t_opt:.2f} (1 run) | "
               f"{err(lambda k: theirs[k]):.3f} | - |",
+              (f"| optuna-fast-fanova {fast_version} FanovaImportanceEvaluator (64 trees, normalize=False) | 10 main | "
+               f"{t_fast:.2f} | {err(lambda k: fast[k]):.3f} | - |" if fast_cls is not None else
+               f"| optuna-fast-fanova | {fast_version} | | | |"),
               f"| `analyze_study` end to end (journal, report.html, importances.json) | all sections | {t_all:.2f} (1 run) "
               "| | |", "",
-              "| param | exact | genstudy (32 trees) | optuna evaluator |", "| --- | --- | --- | --- |"]
-    lines += [f"| {k} | {exact[k]:.3f} | {ours32.main[k].importance:.3f} | {theirs[k]:.3f} |" for k in mains]
-    lines += [f"| {a} x {b} | {exact[(a, b)]:.3f} | {ours32.pairs[(a, b)].importance:.3f} | - |"
+              "| param | exact | genstudy (32 trees) | optuna evaluator | optuna-fast-fanova |",
+              "| --- | --- | --- | --- | --- |"]
+    fast_cell = (lambda k: f"{fast[k]:.3f}") if fast_cls is not None else (lambda k: "-")
+    lines += [f"| {k} | {exact[k]:.3f} | {ours32.main[k].importance:.3f} | {theirs[k]:.3f} | {fast_cell(k)} |"
+              for k in mains]
+    lines += [f"| {a} x {b} | {exact[(a, b)]:.3f} | {ours32.pairs[(a, b)].importance:.3f} | - | - |"
               for (a, b) in [("lr", "x1"), ("x2", "x3")]]
+    lines += ["", f"optuna-fast-fanova {fast_version}: a Cython reimplementation of Optuna's `FanovaImportanceEvaluator` "
+              "(the same random-forest fANOVA); pip builds it from its source distribution (a C compiler is needed)."
+              if fast_cls is not None else f"optuna-fast-fanova: {fast_version}."]
     text = "\n".join(lines) + "\n"
     write_section("analysis: ", text)
     print(text)
