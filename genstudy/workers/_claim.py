@@ -77,11 +77,12 @@ class _PgAdvisoryLock:
                 self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             try:
                 self._conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": self._key})
-            except sa.exc.DBAPIError as e:
+            except sa.exc.SQLAlchemyError as e:
                 self.close()
-                if attempt == 2 or not e.connection_invalidated:
+                gone = getattr(e, "connection_invalidated", False) or isinstance(e, sa.exc.PendingRollbackError)
+                if attempt == 2 or not gone:
                     raise
-                _log.info("claim lock: the connection was gone (%s); reconnecting", type(e.orig).__name__)
+                _log.info("claim lock: the connection was gone (%s); reconnecting", type(e).__name__)
                 continue
             except BaseException:  # e.g. Ctrl-C while waiting: the lock may be granted after all
                 self.close()
@@ -89,13 +90,19 @@ class _PgAdvisoryLock:
             self._held = True
             return
 
+    @property
+    def connection(self) -> sa.Connection | None:
+        """The lock's own connection while the lock is held (autocommit: each statement sees what
+        was committed before it), e.g. to count the study's trials without a pool checkout."""
+        return self._conn if self._held else None
+
     def release(self) -> None:
         if not self._held:
             return
         self._held = False
         try:
             self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
-        except sa.exc.DBAPIError:
+        except sa.exc.SQLAlchemyError:  # gone, or invalidated by a failed statement (a count) on it
             self.close()  # ending the session drops the lock too
         except BaseException:
             self.close()
@@ -107,7 +114,7 @@ class _PgAdvisoryLock:
         if conn is not None:
             try:
                 conn.close()
-            except sa.exc.DBAPIError:
+            except sa.exc.SQLAlchemyError:
                 pass
 
 

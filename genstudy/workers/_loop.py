@@ -65,7 +65,7 @@ class WorkerResult:
     final: TrialCounts | None = None
 
 
-def count_trials(study: optuna.Study) -> TrialCounts:
+def count_trials(study: optuna.Study, *, connection: sa.Connection | None = None) -> TrialCounts:
     """Study-wide trial counts by state, from one consistent read.
 
     One read, not one query per state: a trial finishing between two per-state counts would
@@ -73,13 +73,17 @@ def count_trials(study: optuna.Study) -> TrialCounts:
     ``GROUP BY state`` query: reading the trials themselves (Optuna's cached storage re-reads
     every unfinished trial with its params and attrs, 7 queries) cost about 7 ms per claim,
     and sorting them more as the study grows (bench/orchestration.py, bench/storage_scale.py).
+    ``connection`` (to the study's database, e.g. the claim lock's own) saves a pool checkout.
     """
     rdb = _rdb_storage(study._storage)
     if rdb is not None:
         stmt = (sa.select(TrialModel.state, sa.func.count()).where(TrialModel.study_id == study._study_id)
                 .group_by(TrialModel.state))
-        with rdb.engine.connect() as conn:
-            by_state: dict[TrialState, int] = dict(conn.execute(stmt).all())
+        if connection is not None:
+            by_state: dict[TrialState, int] = dict(connection.execute(stmt).all())
+        else:
+            with rdb.engine.connect() as conn:
+                by_state = dict(conn.execute(stmt).all())
     else:
         by_state = Counter(t.state for t in study.get_trials(deepcopy=False))
     return TrialCounts(
@@ -137,7 +141,9 @@ def run_worker(
         try:
             claim.acquire()
             try:
-                counts = count_trials(study)
+                # on the PostgreSQL claim lock's own connection (to the study's database, as
+                # claim_lock_for(location) makes it): no pool checkout, no ping, no BEGIN/ROLLBACK
+                counts = count_trials(study, connection=getattr(claim, "connection", None))
                 outage_since = None
                 if progress is not None:
                     progress(study, counts, n_trials)
