@@ -8,7 +8,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torchvision.utils import make_grid, save_image
 
 from genstudy.models import save_checkpoint
 
@@ -22,6 +21,10 @@ def stacked(sample: Callable[[int], torch.Tensor], n: int, batch: int) -> torch.
 
 def save_grid(path: Path, images: torch.Tensor, *, nrow: int = 8) -> Path:
     """A PNG grid of images in [0, 1] (B, C, H, W), upscaled so 8x8 digits stay visible."""
+    # deferred: importing torchvision (it pulls in torch._dynamo) adds ~1.2 s to every process that imports
+    # genstudy.objectives, also to those that never save a grid (bench/orchestration.py's start-up)
+    from torchvision.utils import make_grid, save_image
+
     images = images.detach().float().clamp(0, 1).cpu()
     scale = max(1, 64 // images.shape[-1])
     if scale > 1:

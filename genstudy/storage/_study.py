@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from genstudy.errors import StorageError, StudyMismatchError, StudyNotFoundError
 from genstudy.spec import StudySpec, spec_digest
+from genstudy.storage._open import cached_storage
 from genstudy.storage._url import redact_url, scrub
 
 __all__ = ["SPEC_ATTR", "SPEC_DIGEST_ATTR", "attach_study", "create_study_command"]
@@ -45,8 +46,10 @@ def attach_study(
     """Create (``create=True``) or load the study, check it fits ``spec``, record the spec.
 
     The resolved spec and its sha256 are stored as study user attrs the first time; a later
-    attach with a different spec is refused with the keys that differ.
+    attach with a different spec is refused with the keys that differ. An RDB storage gets
+    Optuna's trial cache with genstudy's cheaper WAITING check (``cached_storage``).
     """
+    storage = cached_storage(storage)
     try:
         if create:
             study = optuna.create_study(

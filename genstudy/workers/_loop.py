@@ -82,7 +82,7 @@ def count_trials(study: optuna.Study, *, connection: sa.Connection | None = None
         if connection is not None:
             by_state: dict[TrialState, int] = dict(connection.execute(stmt).all())
         else:
-            with rdb.engine.connect() as conn:
+            with rdb.engine.begin() as conn:
                 by_state = dict(conn.execute(stmt).all())
     else:
         by_state = Counter(t.state for t in study.get_trials(deepcopy=False))
@@ -97,7 +97,7 @@ def _trial_state(study: optuna.Study, trial_id: int) -> TrialState:
     rdb = _rdb_storage(study._storage)
     if rdb is None:
         return study._storage.get_trial(trial_id).state
-    with rdb.engine.connect() as conn:
+    with rdb.engine.begin() as conn:
         return conn.execute(sa.select(TrialModel.state).where(TrialModel.trial_id == trial_id)).scalar_one()
 
 

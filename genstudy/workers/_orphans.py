@@ -46,7 +46,7 @@ def fail_unbeaten_trials(study: optuna.Study) -> list[int]:
     grace = rdb.grace_period or 2 * rdb.heartbeat_interval
     # Optuna 5 stores datetime_start as naive UTC, from the clock of the worker that made the trial
     cutoff = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=grace)).replace(tzinfo=None)
-    with rdb.engine.connect() as conn:
+    with rdb.engine.begin() as conn:
         rows = conn.execute(
             sa.select(TrialModel.trial_id, TrialModel.number)
             .outerjoin(TrialHeartbeatModel, TrialHeartbeatModel.trial_id == TrialModel.trial_id)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
+import time
 from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy as sa
+from optuna.trial import TrialState
 
 from genstudy.errors import StorageError, StudyMismatchError, StudyNotFoundError
 from genstudy.objectives import make_pruner, make_sampler
 from genstudy.spec import parse_spec
+from genstudy.storage._open import cached_storage
 from genstudy.storage import SPEC_ATTR, SPEC_DIGEST_ATTR, attach_study, open_storage, redact_url
 from tests.conftest import TINY_SPEC
 
@@ -49,11 +54,74 @@ def test_unknown_scheme_is_refused() -> None:
 
 
 @pytest.mark.postgres
-def test_plain_postgresql_url_uses_heartbeat_and_pre_ping(pg_url: str) -> None:
+def test_plain_postgresql_url_uses_heartbeat(pg_url: str) -> None:
     storage = open_storage(pg_url)
     assert isinstance(storage, optuna.storages.RDBStorage)
     assert storage.get_heartbeat_interval() is not None
-    assert storage.engine.pool._pre_ping is True
+
+
+def _terminate_other_backends(pg_admin, url: str) -> int:
+    """Kill every server session of ``url``'s database, as a database restart does."""
+    db = url.rsplit("/", 1)[1]
+    with pg_admin.connect() as c:
+        return len(c.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
+                             {"d": db}).all())
+
+
+@pytest.mark.postgres
+def test_pooled_connections_killed_by_the_server_are_replaced_after_idle(pg_admin, pg_url: str, monkeypatch) -> None:
+    """A connection the server dropped (a restart, an idle timeout) is pinged at checkout and replaced:
+    the next storage call succeeds instead of raising OperationalError."""
+    monkeypatch.setattr("genstudy.storage._open.PING_AFTER_IDLE", 0.2)
+    study = optuna.create_study(storage=open_storage(pg_url, heartbeat=False), study_name="ping")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)  # the pool now holds live connections
+    assert _terminate_other_backends(pg_admin, pg_url) >= 1
+    time.sleep(0.3)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
+
+
+@pytest.mark.postgres
+def test_reported_values_round_trip_and_overwrite(pg_url: str) -> None:
+    """genstudy's one-statement ``trial.report`` stores what Optuna's does: finite, inf, -inf, NaN; a step
+    written again is overwritten, as in Optuna's RDBStorage."""
+    storage = open_storage(pg_url, heartbeat=False)
+    study = optuna.create_study(storage=cached_storage(storage), study_name="report")
+    trial = study.ask()
+    for step, value in enumerate([1.5, float("inf"), float("-inf"), float("nan"), 2.0]):
+        trial.report(value, step)
+    storage.set_trial_intermediate_value(trial._trial_id, 4, 7.0)  # Trial.report ignores a repeated step; storages overwrite
+    values = study.trials[0].intermediate_values
+    assert values[0] == 1.5 and values[1] == float("inf") and values[2] == float("-inf") and math.isnan(values[3])
+    assert values[4] == 7.0 and len(values) == 5
+    study.tell(trial, 1.0)
+    assert optuna.load_study(study_name="report", storage=pg_url).trials[0].intermediate_values[4] == 7.0
+
+
+@pytest.mark.postgres
+def test_report_on_a_finished_trial_is_refused_as_optuna_refuses_it(pg_url: str) -> None:
+    storage = open_storage(pg_url, heartbeat=False)
+    study = optuna.create_study(storage=cached_storage(storage), study_name="finished")
+    trial = study.ask()
+    trial.report(1.0, 0)
+    study.tell(trial, 1.0)
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        storage.set_trial_intermediate_value(trial._trial_id, 1, 2.0)
+    assert study.trials[0].intermediate_values == {0: 1.0}
+    with pytest.raises(KeyError):
+        storage.set_trial_intermediate_value(10_000, 0, 1.0)
+
+
+@pytest.mark.postgres
+def test_enqueued_trials_are_still_popped_first(pg_url: str) -> None:
+    """The cheap "is any trial WAITING?" check must not hide enqueued trials (genstudy's retries are enqueued)."""
+    study = optuna.create_study(storage=cached_storage(open_storage(pg_url, heartbeat=False)), study_name="waiting")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    study.enqueue_trial({"x": 0.123})
+    study.enqueue_trial({"x": 0.456})
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    assert [t.params["x"] for t in study.trials[2:4]] == [0.123, 0.456]
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 5
 
 
 @pytest.mark.postgres
