@@ -23,7 +23,7 @@ import torch
 from _markdown import write_section  # bench/ is on sys.path when run as a script
 
 from genstudy.objectives import EvalContext
-from genstudy.objectives._vae import VaeFamily
+from genstudy.objectives._vae import _IWAE_CPU_IMAGES, _IWAE_CPU_SAMPLES, VaeFamily
 from genstudy.runner import run_study
 from genstudy.spec import parse_spec
 
@@ -62,9 +62,14 @@ def vae_breakdown(runs: Path) -> list[tuple[str, float]]:
         return out
 
     with torch.no_grad():
+        timed(f"IWAE k={ev.iwae_k} on {len(ds.test_x)} test images, as before: 250 images x {ev.iwae_k} samples per "
+              "call, NCHW", lambda: iwae_log_likelihood(model.log_importance_weights, ds.test_x, k=ev.iwae_k, batch_size=250))
+        model = model.to(memory_format=torch.channels_last)  # as VaeFamily.evaluate on a CPU
+        timed(f"IWAE k={ev.iwae_k} on {len(ds.test_x)} test images, as genstudy: {_IWAE_CPU_IMAGES} images x "
+              f"{_IWAE_CPU_SAMPLES} samples per call, NHWC (channels_last)",
+              lambda: iwae_log_likelihood(model.log_importance_weights, ds.test_x, k=ev.iwae_k,
+                                          batch_size=_IWAE_CPU_IMAGES, k_chunk=_IWAE_CPU_SAMPLES))
         samples = timed(f"sample {ev.n_samples} images", lambda: model.sample(ev.n_samples, generator=torch.Generator().manual_seed(0)))
-        timed(f"IWAE k={ev.iwae_k} on {len(ds.test_x)} test images",
-              lambda: iwae_log_likelihood(model.log_importance_weights, ds.test_x, k=ev.iwae_k, batch_size=250))
         feats = timed("FID (classifier features + Frechet)", lambda: ctx.fid.features(samples))
         timed("inception score / class coverage logits", lambda: classifier_logits(ctx, samples))
         timed("k-NN precision / recall", lambda: precision_recall(ctx.test_features, torch.as_tensor(feats)))

@@ -61,14 +61,25 @@ def _reflect_index(n: int, radius: int, device: torch.device) -> torch.Tensor:
     return torch.where(idx >= n, 2 * n - 1 - idx, idx)
 
 
-def _blur(images: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """Separable Gaussian filter of (M, 1, H, W) images with reflect padding; same size out."""
+def _blur_matrix(n: int, kernel: torch.Tensor) -> torch.Tensor:
+    """(n, n) matrix F with F @ v = the Gaussian filter of v along one axis, reflect padding folded in."""
     radius = (len(kernel) - 1) // 2
+    src = _reflect_index(n, radius, kernel.device)  # padded position p reads v[src[p]]
+    rows = torch.arange(n, device=kernel.device).repeat_interleave(len(kernel))
+    taps = torch.arange(len(kernel), device=kernel.device).repeat(n)
+    matrix = torch.zeros((n, n), dtype=kernel.dtype, device=kernel.device)
+    # out[i] = sum_j kernel[j] * padded[i + j]; several taps may read the same pixel near an edge
+    return matrix.index_put_((rows, src[rows + taps]), kernel[taps], accumulate=True)
+
+
+def _blur(images: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian filter of (M, 1, H, W) images with reflect padding; same size out.
+
+    As two batched matrix products (F_H @ X @ F_W^T): a float64 ``conv2d`` with one channel has
+    no fast CPU kernel, and the products are about 10x faster on the same arithmetic.
+    """
     _, _, height, width = images.shape
-    padded = images[:, :, _reflect_index(height, radius, images.device)]
-    padded = padded[:, :, :, _reflect_index(width, radius, images.device)]
-    out = F.conv2d(padded, kernel.view(1, 1, -1, 1))  # along H
-    return F.conv2d(out, kernel.view(1, 1, 1, -1))  # along W
+    return _blur_matrix(height, kernel) @ images @ _blur_matrix(width, kernel).T
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
