@@ -22,7 +22,7 @@ from genstudy.models import Discriminator, GANConfig, Generator, d_loss, g_loss,
 from genstudy.objectives._context import EvalContext
 from genstudy.objectives._gen_eval import classifier_logits, sample_metrics, sample_stand_in
 from genstudy.objectives._images import save_checkpoint_artifact, save_grid, stacked
-from genstudy.objectives._train import DivergedError, autocast, grad_norm
+from genstudy.objectives._train import DivergedError, adam, autocast, grad_norm
 from genstudy.spec import StudySpec
 
 __all__ = ["GanFamily", "MAX_GRAD_NORM", "COLLAPSE_LOSS_D", "check_epoch"]
@@ -68,8 +68,8 @@ class GanFamily:
                            n_classes=self.n_classes)
         g, d = Generator(config).to(self.ctx.device), Discriminator(config).to(self.ctx.device)
         betas = (params["beta1"], params["beta2"])
-        return _Run(g, d, torch.optim.Adam(g.parameters(), lr=params["g_lr"], betas=betas),
-                    torch.optim.Adam(d.parameters(), lr=params["d_lr"], betas=betas),
+        return _Run(g, d, adam(g.parameters(), lr=params["g_lr"], betas=betas),
+                    adam(d.parameters(), lr=params["d_lr"], betas=betas),
                     torch.Generator(device=self.ctx.device).manual_seed(seed))
 
     def _labels(self, n: int, rng: torch.Generator) -> torch.Tensor | None:

@@ -20,7 +20,7 @@ from genstudy.objectives._context import EvalContext
 from genstudy.objectives._gan import check_epoch
 from genstudy.objectives._gen_eval import sample_metrics, sample_stand_in
 from genstudy.objectives._images import save_checkpoint_artifact, save_pairs_grid, stacked
-from genstudy.objectives._train import autocast, grad_norm
+from genstudy.objectives._train import adam, autocast, grad_norm
 from genstudy.spec import StudySpec
 
 __all__ = ["GanAeFamily"]
@@ -52,8 +52,8 @@ class GanAeFamily:
         )
         model = GANAE(config).to(self.ctx.device)
         betas = (params["beta1"], params["beta2"])
-        opt_d = torch.optim.Adam(model.discriminator_parameters(), lr=params["d_lr"], betas=betas) if params["adv_weight"] > 0 else None
-        return _Run(model, torch.optim.Adam(model.autoencoder_parameters(), lr=params["lr"], betas=betas), opt_d,
+        opt_d = adam(model.discriminator_parameters(), lr=params["d_lr"], betas=betas) if params["adv_weight"] > 0 else None
+        return _Run(model, adam(model.autoencoder_parameters(), lr=params["lr"], betas=betas), opt_d,
                     torch.Generator(device=self.ctx.device).manual_seed(seed))
 
     def train_epoch(self, run: _Run, params: dict[str, Any]) -> dict[str, float]:

@@ -20,7 +20,7 @@ from genstudy.models import VAE, VAEConfig
 from genstudy.objectives._context import EvalContext
 from genstudy.objectives._gen_eval import sample_metrics, sample_stand_in
 from genstudy.objectives._images import save_checkpoint_artifact, save_pairs_grid, stacked
-from genstudy.objectives._train import train_vae_epoch, vae_neg_elbo
+from genstudy.objectives._train import adam, train_vae_epoch, vae_neg_elbo
 from genstudy.spec import StudySpec
 
 __all__ = ["VaeFamily"]
@@ -53,7 +53,7 @@ class VaeFamily:
         config = VAEConfig(self.ctx.dataset.image_shape, latent_dim=params["latent_dim"],
                            width=params["width"], activation=params["activation"])
         model = VAE(config).to(self.ctx.device)
-        return _Run(model, torch.optim.Adam(model.parameters(), lr=params["lr"]),
+        return _Run(model, adam(model.parameters(), lr=params["lr"]),
                     torch.Generator(device=self.ctx.device).manual_seed(seed))
 
     def train_epoch(self, run: _Run, params: dict[str, Any]) -> dict[str, float]:
