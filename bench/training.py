@@ -132,7 +132,7 @@ def genstudy_vae_epoch(x: torch.Tensor, device: torch.device, precision: str = "
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=9)
     p.add_argument("--device", default="cpu")
     args = p.parse_args()
     device = torch.device(args.device)
