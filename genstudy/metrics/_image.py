@@ -14,7 +14,6 @@ That is scikit-image's result for ``sigma=1.5 * w / 11``, so the reference still
 from __future__ import annotations
 
 import torch
-from torch.nn import functional as F
 
 __all__ = ["MSE", "SSIM", "mse", "ssim"]
 

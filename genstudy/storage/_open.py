@@ -91,8 +91,6 @@ class _ResilientRDBStorage(RDBStorage):
     next one tried at the next interval; the checkout ping (``_ping_after_idle``) replaces the
     dead connection.
 
-    A heartbeat is one upsert on PostgreSQL (Optuna's takes 3 or 4 statements).
-
     Optuna writes an intermediate value with 3 statements in a transaction (read the trial, read
     the step's value, insert or update it). On PostgreSQL it is one ``INSERT ... SELECT ... ON
     CONFLICT`` that writes only while the trial is RUNNING; when it writes nothing (the trial is
@@ -102,11 +100,7 @@ class _ResilientRDBStorage(RDBStorage):
 
     def record_heartbeat(self, trial_id: int) -> None:
         try:
-            if self.engine.name == "postgresql":  # Optuna's: read, re-read FOR UPDATE, SELECT now(), write
-                with self.engine.begin() as conn:
-                    conn.execute(_heartbeat_statement(), {"tid": trial_id})
-            else:
-                super().record_heartbeat(trial_id)
+            super().record_heartbeat(trial_id)
         except SQLAlchemyError as e:
             _log.warning("heartbeat of trial id %d not recorded (%s); trying again in %s s", trial_id,
                          type(getattr(e, "orig", None) or e).__name__, self.heartbeat_interval)
@@ -160,14 +154,6 @@ class _WorkerCachedStorage(_CachedStorage):
 
 
 @functools.cache
-def _heartbeat_statement() -> sa.Insert:
-    """Insert trial tid's heartbeat as the server's current time, or move it there (the same time Optuna writes)."""
-    hb = models.TrialHeartbeatModel
-    stmt = pg_insert(hb).values(trial_id=sa.bindparam("tid", type_=sa.Integer), heartbeat=sa.func.current_timestamp())
-    return stmt.on_conflict_do_update(index_elements=["trial_id"], set_={"heartbeat": sa.func.current_timestamp()})
-
-
-@functools.cache
 def _waiting_statement() -> sa.Select:
     trial = models.TrialModel
     return sa.select(trial.trial_id).where(trial.study_id == sa.bindparam("sid", type_=sa.Integer),
@@ -195,11 +181,11 @@ def _ping_after_idle(engine: sa.Engine, idle_seconds: float) -> None:
     dialect = engine.dialect
 
     @sa.event.listens_for(engine, "checkin")
-    def _checkin(dbapi_connection, record) -> None:  # noqa: ANN001 - SQLAlchemy's pool event signature
+    def _checkin(dbapi_connection, record) -> None:  # SQLAlchemy's pool event signature
         record.info["genstudy_idle_since"] = time.monotonic()
 
     @sa.event.listens_for(engine, "checkout")
-    def _checkout(dbapi_connection, record, proxy) -> None:  # noqa: ANN001
+    def _checkout(dbapi_connection, record, proxy) -> None:
         since = record.info.get("genstudy_idle_since")
         if since is None or time.monotonic() - since < idle_seconds:
             return  # new, or used a moment ago

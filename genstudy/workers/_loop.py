@@ -8,7 +8,6 @@ finished (COMPLETE or PRUNED) trials. FAILED trials do not count; their retries 
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -23,9 +22,8 @@ import optuna
 import sqlalchemy as sa
 from optuna.storages import RDBStorage, _CachedStorage
 from optuna.storages._heartbeat import is_heartbeat_enabled
-from optuna.storages._rdb.models import TrialModel, TrialUserAttributeModel
+from optuna.storages._rdb.models import TrialModel
 from optuna.trial import TrialState
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from genstudy.errors import GenstudyError
 from genstudy.workers._claim import ClaimLock
@@ -218,23 +216,11 @@ def _feasible(value: object, n_objectives: int) -> bool:
             and not any(math.isnan(v) for v in values))
 
 
-def _tag_worker(conn: sa.Connection, trial_id: int, identity: dict) -> None:
-    """``trial.set_user_attr(WORKER_ATTR, identity)`` for the trial this worker just created (RUNNING), on
-    PostgreSQL, as Optuna writes user attrs (JSON in ``value_json``)."""
-    attr = TrialUserAttributeModel
-    stmt = pg_insert(attr).values(trial_id=trial_id, key=WORKER_ATTR, value_json=json.dumps(identity))
-    conn.execute(stmt.on_conflict_do_update(index_elements=["trial_id", "key"], set_={"value_json": stmt.excluded.value_json}))
-
-
 def _released_first(objective: Callable, claim: ClaimLock, identity: dict,
                     last: _LastTrial) -> Callable[[optuna.Trial], object]:
     def run(trial: optuna.Trial) -> object:
         last.trial_id = trial._trial_id
-        conn = getattr(claim, "connection", None)
-        if conn is not None:  # one upsert on the lock's own connection: no pool checkout, no trial re-read
-            _tag_worker(conn, trial._trial_id, identity)
-        else:
-            trial.set_user_attr(WORKER_ATTR, identity)
+        trial.set_user_attr(WORKER_ATTR, identity)
         claim.release()  # the trial exists now: other workers may claim theirs
         try:
             last.value = objective(trial)
