@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -28,16 +29,25 @@ from genstudy.runner import run_study
 from genstudy.spec import parse_spec
 
 FAMILIES = ("vae", "gan", "gan_ae")
+LONGER = (10, 25)  # epochs of the budget scan
 
 
-def default_trial(objective: str, runs: Path) -> dict[str, float]:
-    spec = parse_spec({"objective": objective, "budget": {"n_trials": 2}, "pruner": {"name": "none"}}, source="bench")
-    outcome = run_study(spec, study_name=objective, n_trials=2, create=True, runs_dir=runs, worker_index=0)
-    last = [t for t in outcome.study.trials if t.state == optuna.trial.TrialState.COMPLETE][-1]  # the second: warm cache
+def default_trial(objective: str, runs: Path, epochs: int | None = None) -> dict[str, float]:
+    """The second of two trials (the first fills the caches); with ``epochs``, one trial of that
+    budget in ``runs`` whose caches a default trial already filled."""
+    budget = {"n_trials": 2} if epochs is None else {"n_trials": 1, "epochs": epochs}
+    spec = parse_spec({"objective": objective, "budget": budget, "pruner": {"name": "none"}}, source="bench")
+    outcome = run_study(spec, study_name=f"{objective}-{epochs or 'default'}", n_trials=budget["n_trials"], create=True,
+                        runs_dir=runs, worker_index=0)
+    last = [t for t in outcome.study.trials if t.state == optuna.trial.TrialState.COMPLETE][-1]
     a = last.user_attrs
     total = last.duration.total_seconds()
     return {"train": a["train_seconds"], "validate": a["validate_seconds"], "eval": a["eval_seconds"], "total": total,
             "precision": a.get("train_precision", "fp32")}
+
+
+def share(r: dict[str, float]) -> float:
+    return (r["validate"] + r["eval"]) / r["total"]
 
 
 def vae_breakdown(runs: Path) -> list[tuple[str, float]]:
@@ -79,19 +89,60 @@ def vae_breakdown(runs: Path) -> list[tuple[str, float]]:
     return rows
 
 
+def gan_ae_validation(runs: Path, repeats: int = 5) -> list[tuple[str, float]]:
+    """One per-epoch GAN-AE validation (default params, judged by FID), the old way and genstudy's,
+    interleaved on the same model trained one epoch; medians of ``repeats``."""
+    from genstudy.metrics import mse, ssim
+    from genstudy.models import reconstruction_loss
+    from genstudy.objectives._gan_ae import _PRUNE_SEED, GanAeFamily
+
+    spec = parse_spec({"objective": "gan_ae"}, source="bench")
+    ctx = EvalContext.load(spec, cache_dir=runs / "cache", device=torch.device("cpu"))
+    fam = GanAeFamily(spec, ctx)
+    params = {name: d.default for name, d in spec.objective_def.params.items()} | {"epochs": 1}
+    run = fam.build(params, 0)
+    fam.train_epoch(run, params)
+    x, kind = ctx.dataset.val_x, params["adv_loss"]
+
+    @torch.no_grad()
+    def before() -> None:  # genstudy's validation until this change: three encoder passes and SSIM every epoch
+        model = run.model.eval()
+        recon = torch.cat([model.reconstruct(x[i : i + 500]) for i in range(0, len(x), 500)])
+        for value in (reconstruction_loss(recon, x, kind=params["recon_loss"]), mse(recon, x).mean(), ssim(recon, x).mean()):
+            float(value)
+        rng = torch.Generator().manual_seed(_PRUNE_SEED)
+        float(model.d_loss(x, kind=kind, generator_rng=rng))
+        float(model.ae_loss(x, kind=kind, generator_rng=rng).adv)
+        ctx.fid.fid(fam._samples(run, spec.evaluation.prune_fid_samples, _PRUNE_SEED))  # the FID stand-in, unchanged
+
+    times: dict[str, list[float]] = {"before": [], "now": []}
+    for _ in range(repeats):
+        for name, fn in (("before", before), ("now", lambda: fam.validate(run, params, "fid"))):
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return [(f"GAN-AE per-epoch validation ({len(x)} validation images, FID of {spec.evaluation.prune_fid_samples} "
+             "samples), as before: reconstruction, MSE and SSIM, d_loss and ae_loss (3 encoder passes)",
+             statistics.median(times["before"])),
+            ("GAN-AE per-epoch validation, as genstudy now: one encoder/decoder pass, its codes reused for both "
+             "adversarial losses, no MSE/SSIM unless the study is judged by them", statistics.median(times["now"]))]
+
+
 def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_flush_denormal(True)
     with tempfile.TemporaryDirectory(prefix="genstudy-bench-eval-") as tmp:
         runs = Path(tmp)
-        results = {}
+        results, longer = {}, {}
         for objective in FAMILIES:
             results[objective] = default_trial(objective, runs / objective)
             r = results[objective]
-            share = (r["validate"] + r["eval"]) / r["total"]
             print(f"{objective}: train {r['train']:.2f} s, validate {r['validate']:.2f} s, eval {r['eval']:.2f} s, "
-                  f"total {r['total']:.2f} s: metrics {share:.0%}", flush=True)
-        breakdown = vae_breakdown(runs / "vae")
+                  f"total {r['total']:.2f} s: metrics {share(r):.0%}", flush=True)
+            for epochs in LONGER:  # the same evaluation after more training: the share is a budget's property
+                longer[objective, epochs] = default_trial(objective, runs / objective, epochs)
+                print(f"{objective}, {epochs} epochs: metrics {share(longer[objective, epochs]):.0%}", flush=True)
+        breakdown = vae_breakdown(runs / "vae") + gan_ae_validation(runs / "gan_ae")
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}. "
         "Command: `.venv/bin/python bench/evaluation.py`. One default trial per family (only `objective` set: "
@@ -101,11 +152,21 @@ def main() -> None:
         "| family | train s | per-epoch validation s | final metrics s | trial s | metrics share | training precision |",
         "| --- | --- | --- | --- | --- | --- | --- |",
         *[f"| {k} | {r['train']:.2f} | {r['validate']:.2f} | {r['eval']:.2f} | {r['total']:.2f} | "
-          f"{(r['validate'] + r['eval']) / r['total']:.0%} | {r['precision']} |" for k, r in results.items()],
+          f"{share(r):.0%} | {r['precision']} |" for k, r in results.items()],
         "",
-        "VAE final metrics one by one (a model trained one epoch):",
+        "The same families and evaluation after longer training (one trial each, caches warm): the evaluation costs the "
+        "same, so its share falls with the budget.",
         "",
-        "| metric | seconds |",
+        "| family | " + " | ".join(f"{e} epochs: trial s, metrics share" for e in (5, *LONGER)) + " |",
+        "| --- | " + " | ".join("---" for _ in (5, *LONGER)) + " |",
+        *[f"| {k} | {r['total']:.1f} s, {share(r):.0%} | "
+          + " | ".join(f"{longer[k, e]['total']:.1f} s, {share(longer[k, e]):.0%}" for e in LONGER) + " |"
+          for k, r in results.items()],
+        "",
+        "VAE final metrics one by one, then the GAN-AE's per-epoch validation before and after its change, side by "
+        "side (each on a model trained one epoch):",
+        "",
+        "| work | seconds |",
         "| --- | --- |",
         *[f"| {name} | {sec:.3f} |" for name, sec in breakdown],
     ]

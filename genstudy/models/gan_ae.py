@@ -247,6 +247,26 @@ class GANAE(nn.Module):
                 adv = adv + g_loss(self.image_discriminator(fake), kind=kind)
         return AELoss(cfg.recon_weight * recon + cfg.adv_weight * adv, recon, adv)
 
+    @torch.no_grad()
+    def held_out_adversarial(
+        self, x: torch.Tensor, z: torch.Tensor, *, kind: str = "bce", generator_rng: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(``d_loss``, ``ae_loss(...).adv``) of held-out images x whose codes z the caller already
+        has (eval mode: no noise), with no second encoder pass; the prior draws are the ones the two
+        methods would make, in the same order, so the values are theirs (real_label 1)."""
+        ld = self.latent_discriminator
+        z_real = self.prior(x.shape[0], generator_rng=generator_rng)
+        fake_logits = ld(z)
+        loss_d = d_loss(ld(z_real), fake_logits, kind=kind)
+        loss_g = g_loss(fake_logits, kind=kind)
+        if self.image_discriminator is not None:
+            image_d = self.image_discriminator
+            fake_d = self.decoder(self.prior(x.shape[0], generator_rng=generator_rng))
+            loss_d = loss_d + d_loss(image_d(x), image_d(fake_d), kind=kind)
+            fake_g = self.decoder(self.prior(x.shape[0], generator_rng=generator_rng))
+            loss_g = loss_g + g_loss(image_d(fake_g), kind=kind)
+        return loss_d, loss_g
+
     def d_loss(
         self,
         x: torch.Tensor,

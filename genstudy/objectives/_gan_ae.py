@@ -90,15 +90,20 @@ class GanAeFamily:
         return losses
 
     @torch.no_grad()
-    def _held_out(self, run: _Run, params: dict[str, Any], x: torch.Tensor) -> dict[str, float]:
-        run.model.eval()
-        recon = torch.cat([run.model.reconstruct(x[i : i + _EVAL_BATCH]) for i in range(0, len(x), _EVAL_BATCH)])
-        out = {"loss": float(reconstruction_loss(recon, x, kind=params["recon_loss"])),
-               MSE: float(mse(recon, x).mean()), SSIM: float(ssim(recon, x).mean())}
+    def _held_out(self, run: _Run, params: dict[str, Any], x: torch.Tensor, *, quality: bool = True) -> dict[str, float]:
+        """Held-out losses of ``x`` from one encoder/decoder pass; MSE and SSIM too with ``quality``
+        (the final metrics, or a study judged by them: the per-epoch curves need only the losses)."""
+        model = run.model.eval()
+        passes = [model(x[i : i + _EVAL_BATCH]) for i in range(0, len(x), _EVAL_BATCH)]
+        recon = torch.cat([r for r, _ in passes])
+        out = {"loss": float(reconstruction_loss(recon, x, kind=params["recon_loss"]))}
+        if quality:
+            out |= {MSE: float(mse(recon, x).mean()), SSIM: float(ssim(recon, x).mean())}
         if run.opt_d is not None:
             rng = torch.Generator(device=run.rng.device).manual_seed(_PRUNE_SEED)
-            out["loss_d"] = float(run.model.d_loss(x, kind=params["adv_loss"], generator_rng=rng))
-            out["loss_g"] = float(run.model.ae_loss(x, kind=params["adv_loss"], generator_rng=rng).adv)
+            loss_d, loss_g = model.held_out_adversarial(x, torch.cat([z for _, z in passes]),
+                                                        kind=params["adv_loss"], generator_rng=rng)
+            out |= {"loss_d": float(loss_d), "loss_g": float(loss_g)}
         return out
 
     def _samples(self, run: _Run, n: int, seed: int) -> torch.Tensor:
@@ -107,7 +112,7 @@ class GanAeFamily:
         return stacked(lambda k: run.model.sample(k, generator_rng=rng), n, _EVAL_BATCH)
 
     def validate(self, run: _Run, params: dict[str, Any], metric: str) -> tuple[dict[str, float], float]:
-        held = self._held_out(run, params, self.ctx.dataset.val_x)
+        held = self._held_out(run, params, self.ctx.dataset.val_x, quality=metric in (MSE, SSIM))
         curves = {f"val_{k}": v for k, v in held.items() if k in ("loss", "loss_g", "loss_d")}
         if metric in held or metric == "train_seconds":
             return curves, held.get(metric, held["loss"])
