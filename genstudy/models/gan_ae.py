@@ -239,33 +239,19 @@ class GANAE(nn.Module):
         cfg = self.config
         x_rec, z = self(x, generator_rng=generator_rng)
         recon = reconstruction_loss(x_rec, x, kind=cfg.recon_loss)
-        adv = recon.new_zeros(())
-        if cfg.adv_weight > 0:
-            adv = g_loss(self.latent_discriminator(z), kind=kind)  # Makhzani et al. 2015, regularization phase
-            if self.image_discriminator is not None:
-                fake = self.decoder(self.prior(x.shape[0], generator_rng=generator_rng))
-                adv = adv + g_loss(self.image_discriminator(fake), kind=kind)
+        adv = self.adversarial_g(z, kind=kind, generator_rng=generator_rng) if cfg.adv_weight > 0 else recon.new_zeros(())
         return AELoss(cfg.recon_weight * recon + cfg.adv_weight * adv, recon, adv)
 
-    @torch.no_grad()
-    def held_out_adversarial(
-        self, x: torch.Tensor, z: torch.Tensor, *, kind: str = "bce", generator_rng: torch.Generator | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(``d_loss``, ``ae_loss(...).adv``) of held-out images x whose codes z the caller already
-        has (eval mode: no noise), with no second encoder pass; the prior draws are the ones the two
-        methods would make, in the same order, so the values are theirs (real_label 1)."""
-        ld = self.latent_discriminator
-        z_real = self.prior(x.shape[0], generator_rng=generator_rng)
-        fake_logits = ld(z)
-        loss_d = d_loss(ld(z_real), fake_logits, kind=kind)
-        loss_g = g_loss(fake_logits, kind=kind)
+    def adversarial_g(
+        self, z: torch.Tensor, *, kind: str = "bce", generator_rng: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """The encoder/decoder's adversarial term for codes z: make them (and as many decoded prior
+        samples, with the image discriminator) look real to the discriminators."""
+        adv = g_loss(self.latent_discriminator(z), kind=kind)  # Makhzani et al. 2015, regularization phase
         if self.image_discriminator is not None:
-            image_d = self.image_discriminator
-            fake_d = self.decoder(self.prior(x.shape[0], generator_rng=generator_rng))
-            loss_d = loss_d + d_loss(image_d(x), image_d(fake_d), kind=kind)
-            fake_g = self.decoder(self.prior(x.shape[0], generator_rng=generator_rng))
-            loss_g = loss_g + g_loss(image_d(fake_g), kind=kind)
-        return loss_d, loss_g
+            fake = self.decoder(self.prior(z.shape[0], generator_rng=generator_rng))
+            adv = adv + g_loss(self.image_discriminator(fake), kind=kind)
+        return adv
 
     def d_loss(
         self,
@@ -274,13 +260,19 @@ class GANAE(nn.Module):
         kind: str = "bce",
         real_label: float = 1.0,
         generator_rng: torch.Generator | None = None,
+        codes: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Discriminators' objective: prior codes are real, encoded codes fake (and real images vs
-        decoded prior samples for the image discriminator). No gradient reaches encoder/decoder."""
+        decoded prior samples for the image discriminator). No gradient reaches encoder/decoder.
+
+        ``codes``: the encoder's codes of x when the caller already has them (held-out losses in
+        eval mode, from the reconstruction pass), instead of encoding x again."""
         if kind not in LOSS_KINDS:
             raise ValueError(f"unknown adversarial loss kind {kind!r}; use 'bce' or 'hinge'")
-        with torch.no_grad():
-            z_fake, _ = self.encode(x, generator_rng=generator_rng)  # (B, L)
+        if codes is None:
+            with torch.no_grad():
+                codes, _ = self.encode(x, generator_rng=generator_rng)  # (B, L)
+        z_fake = codes.detach()
         z_real = self.prior(x.shape[0], generator_rng=generator_rng)  # (B, L)
         ld = self.latent_discriminator
         loss = d_loss(ld(z_real), ld(z_fake), kind=kind, real_label=real_label)

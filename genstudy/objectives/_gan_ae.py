@@ -101,9 +101,9 @@ class GanAeFamily:
             out |= {MSE: float(mse(recon, x).mean()), SSIM: float(ssim(recon, x).mean())}
         if run.opt_d is not None:
             rng = torch.Generator(device=run.rng.device).manual_seed(_PRUNE_SEED)
-            loss_d, loss_g = model.held_out_adversarial(x, torch.cat([z for _, z in passes]),
-                                                        kind=params["adv_loss"], generator_rng=rng)
-            out |= {"loss_d": float(loss_d), "loss_g": float(loss_g)}
+            z, kind = torch.cat([z for _, z in passes]), params["adv_loss"]  # eval mode: no noise, no draws
+            out["loss_d"] = float(model.d_loss(x, kind=kind, generator_rng=rng, codes=z))
+            out["loss_g"] = float(model.adversarial_g(z, kind=kind, generator_rng=rng))
         return out
 
     def _samples(self, run: _Run, n: int, seed: int) -> torch.Tensor:
