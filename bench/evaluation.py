@@ -23,10 +23,11 @@ import optuna
 import torch
 from _markdown import write_section  # bench/ is on sys.path when run as a script
 
+from genstudy.families.vae import _IWAE_CPU_IMAGES, _IWAE_CPU_SAMPLES, VaeFamily
 from genstudy.objectives import EvalContext
-from genstudy.objectives._vae import _IWAE_CPU_IMAGES, _IWAE_CPU_SAMPLES, VaeFamily
 from genstudy.runner import run_study
 from genstudy.spec import parse_spec
+from genstudy.workers import WorkerSettings
 
 FAMILIES = ("vae", "gan", "gan_ae")
 LONGER = (10, 25)  # epochs of the budget scan
@@ -37,8 +38,8 @@ def default_trial(objective: str, runs: Path, epochs: int | None = None) -> dict
     budget in ``runs`` whose caches a default trial already filled."""
     budget = {"n_trials": 2} if epochs is None else {"n_trials": 1, "epochs": epochs}
     spec = parse_spec({"objective": objective, "budget": budget, "pruner": {"name": "none"}}, source="bench")
-    outcome = run_study(spec, study_name=f"{objective}-{epochs or 'default'}", n_trials=budget["n_trials"], create=True,
-                        runs_dir=runs, worker_index=0)
+    outcome = run_study(WorkerSettings(spec=spec, study_name=f"{objective}-{epochs or 'default'}", n_trials=budget["n_trials"], create=True,
+                        runs_dir=runs, worker_index=0))
     last = [t for t in outcome.study.trials if t.state == optuna.trial.TrialState.COMPLETE][-1]
     a = last.user_attrs
     total = last.duration.total_seconds()
@@ -52,9 +53,9 @@ def share(r: dict[str, float]) -> float:
 
 def vae_breakdown(runs: Path) -> list[tuple[str, float]]:
     """Each final VAE metric timed alone, on a model trained for one epoch."""
+    from genstudy.families._samples import classifier_logits
+    from genstudy.families.vae import vae_neg_elbo
     from genstudy.metrics import iwae_log_likelihood, precision_recall, select_parzen_sigma, ssim
-    from genstudy.objectives._gen_eval import classifier_logits
-    from genstudy.objectives._train import vae_neg_elbo
 
     spec = parse_spec({"objective": "vae"}, source="bench")
     ctx = EvalContext.load(spec, cache_dir=runs / "cache", device=torch.device("cpu"))
@@ -92,9 +93,9 @@ def vae_breakdown(runs: Path) -> list[tuple[str, float]]:
 def gan_ae_validation(runs: Path, repeats: int = 5) -> list[tuple[str, float]]:
     """One per-epoch GAN-AE validation (default params, judged by FID), the old way and genstudy's,
     interleaved on the same model trained one epoch; medians of ``repeats``."""
+    from genstudy.families.gan_ae import _PRUNE_SEED, GanAeFamily
     from genstudy.metrics import mse, ssim
     from genstudy.models import reconstruction_loss
-    from genstudy.objectives._gan_ae import _PRUNE_SEED, GanAeFamily
 
     spec = parse_spec({"objective": "gan_ae"}, source="bench")
     ctx = EvalContext.load(spec, cache_dir=runs / "cache", device=torch.device("cpu"))

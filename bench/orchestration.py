@@ -7,7 +7,7 @@ and 4 concurrent workers, each run in a fresh study of one PostgreSQL database, 
   objective: ``open_storage`` (heartbeat on), ``attach_study``, ``claim_lock_for``, ``run_worker``
   with the study-wide target of 200;
 - ``genstudy-ray``: ``run_ray_workers`` (``RayOptions(address="local", workers=N)``), Ray actors
-  running the same loop, with the trivial objective through ``WorkerJob.objective_factory``;
+  running the same loop, with the trivial objective through ``WorkerSettings.objective_factory``;
 - ``optuna``: N processes of plain ``optuna.load_study(storage=URL).optimize(objective, n_trials=200/N)``;
 - ``optuna-heartbeat``: the same with Optuna's heartbeat on (``RDBStorage(URL, heartbeat_interval=10,
   grace_period=60)``, genstudy's settings): a reference for the part of genstudy's overhead that is
@@ -81,7 +81,7 @@ def trivial_objective(trial: optuna.Trial) -> float:
 
 
 def trivial_objective_factory():
-    """``WorkerJob.objective_factory``: called once in each Ray actor."""
+    """``WorkerSettings.objective_factory``: called once in each Ray actor."""
     return trivial_objective
 
 
@@ -106,10 +106,9 @@ def _worker(method: str, url: str, study_name: str, n_trials: int, index: int, *
         sa.event.listen(sa.engine.Engine, "before_cursor_execute", lambda *_a: statements.__setitem__(0, statements[0] + 1))
     if method == "genstudy":
         from genstudy.objectives import make_pruner, make_sampler
-        from genstudy.runner import worker_seed
         from genstudy.spec import load_spec
         from genstudy.storage import attach_study, open_storage
-        from genstudy.workers import claim_lock_for, run_worker
+        from genstudy.workers import claim_lock_for, run_worker, worker_seed
 
         spec = load_spec(SPEC, SPEC_OVERRIDES)
         study = attach_study(spec, storage=open_storage(url), location=url, study_name=study_name, create=False,
@@ -188,16 +187,17 @@ def _one(method: str, url: str, workers: int, n_trials: int) -> dict:
         from genstudy.objectives import make_pruner, make_sampler
         from genstudy.spec import load_spec
         from genstudy.storage import attach_study, open_storage
-        from genstudy.workers._ray import RayOptions, WorkerJob, run_ray_workers
+        from genstudy.workers import RayOptions, WorkerSettings, run_ray_workers
 
         optuna.create_study(storage=url, study_name=study_name, direction="minimize")
         spec = load_spec(SPEC, SPEC_OVERRIDES)
         driver = attach_study(spec, storage=open_storage(url, heartbeat=False), location=url, study_name=study_name,
                               create=False, sampler=make_sampler(spec, seed=0), pruner=make_pruner(spec))
-        job = WorkerJob(spec=spec, study_name=study_name, location=url, n_trials=n_trials, runs_dir=tmp,
-                        artifact_dir=tmp, worker_index=0, objective_factory=trivial_objective_factory)
+        settings = WorkerSettings(spec=spec, study_name=study_name, storage=url, n_trials=n_trials, runs_dir=tmp,
+                                  artifact_dir=tmp, worker_index=0, objective_factory=trivial_objective_factory,
+                                  ray=RayOptions(address="local", workers=workers, cpus_per_trial=cpus))
         started = time.perf_counter()
-        run_ray_workers(job, RayOptions(address="local", workers=workers, cpus_per_trial=cpus), study=driver)
+        run_ray_workers(settings, study=driver)
         wall = time.perf_counter() - started
     else:
         optuna.create_study(storage=url, study_name=study_name, direction="minimize")

@@ -78,10 +78,9 @@ def _worker(method: str, url: str, study_name: str, target: int, new: int) -> No
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeat_interval
     if method == "genstudy":
         from genstudy.objectives import make_pruner, make_sampler
-        from genstudy.runner import worker_seed
         from genstudy.spec import load_spec
         from genstudy.storage import attach_study, open_storage
-        from genstudy.workers import claim_lock_for, run_worker
+        from genstudy.workers import claim_lock_for, run_worker, worker_seed
 
         spec = load_spec(SPEC, SPEC_OVERRIDES)
         study = attach_study(spec, storage=open_storage(url), location=url, study_name=study_name, create=False,

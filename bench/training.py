@@ -30,8 +30,9 @@ from torch.utils.data import DataLoader, TensorDataset
 from genstudy.data import load_dataset
 from genstudy.models import VAE, VAEConfig
 from genstudy.models.gan import Discriminator, Generator, GANConfig
-from genstudy.objectives._gan import GanFamily
-from genstudy.objectives._train import adam, train_vae_epoch, training_precision
+from genstudy.families.gan import GanFamily
+from genstudy.families._train import adam, training_precision
+from genstudy.families.vae import train_vae_epoch
 
 BATCH = 64
 GAN_PARAMS = {"g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "d_steps": 1, "g_steps": 1, "batch_size": BATCH,
@@ -94,7 +95,7 @@ def genstudy_gan_epoch(dataset, device: torch.device, precision: str = "auto") -
     family = GanFamily.__new__(GanFamily)
     family.ctx, family.n_classes, family.spec = _Ctx(dataset, device, training_precision(device, precision)), 0, None
     g, d, opt_g, opt_d = _gan(tuple(dataset.train_x.shape[1:]), device, optimizer=adam)
-    from genstudy.objectives._gan import _Run
+    from genstudy.families.gan import _Run
 
     run = _Run(g, d, opt_g, opt_d, torch.Generator(device=device).manual_seed(0))
     family.train_epoch(run, GAN_PARAMS)

@@ -22,9 +22,13 @@ from pathlib import Path
 
 import optuna
 
+from genstudy import names
+from genstudy.analysis._dashboard import ID_PREFIX
+
 DOCS = Path(__file__).resolve().parent
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
+IMPORTANCE_PLOT = f"[id^='user-defined-plot:{ID_PREFIX}importance']"  # the dashboard's div of the importance figure
 
 
 def _free_port() -> int:
@@ -67,7 +71,7 @@ def dashboard_pictures(storage: str, study_name: str, artifact_dir: str, out: Pa
             driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
             try:
                 driver.get(f"{base}/dashboard/studies/{study._study_id}/trials?numbers={best.number}")
-                src = best.user_attrs["artifact:samples.png"]
+                src = best.user_attrs[names.artifact_attr("samples.png")]
                 img = _wait(lambda: next(i for i in driver.find_elements("tag name", "img") if src in i.get_attribute("src")))
                 _wait(lambda: driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img))
                 driver.set_window_size(1400, 1300)
@@ -76,10 +80,10 @@ def dashboard_pictures(storage: str, study_name: str, artifact_dir: str, out: Pa
                 driver.save_screenshot(str(out / "dashboard-trial.png"))
 
                 driver.get(f"{base}/dashboard/studies/{study._study_id}")
-                _wait(lambda: driver.find_element("css selector", "[id^='user-defined-plot:genstudy-importance'] .main-svg"))
+                _wait(lambda: driver.find_element("css selector", f"{IMPORTANCE_PLOT} .main-svg"))
                 time.sleep(1.5)  # plotly's transitions
                 # The analysis figures begin below the dashboard's own history plot: start the picture there.
-                driver.execute_script("const e = document.querySelector(\"[id^='user-defined-plot:genstudy-importance']\");"
+                driver.execute_script(f"const e = document.querySelector(\"{IMPORTANCE_PLOT}\");"
                                       "window.scrollBy(0, e.getBoundingClientRect().top - 100);"
                                       "for (const s of document.querySelectorAll('*')) "
                                       "  if (s.scrollHeight > s.clientHeight + 10 && getComputedStyle(s).overflowY == 'auto') "

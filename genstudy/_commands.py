@@ -12,9 +12,9 @@ from genstudy.report import format_table, results_rows
 from genstudy.runner import run_study
 from genstudy.spec import load_spec
 from genstudy.validation import validation_rows
-from genstudy.workers._ray import RayOptions
+from genstudy.workers import RayOptions, WorkerSettings
 
-__all__ = ["run_command"]
+__all__ = ["run_command", "worker_settings"]
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -26,22 +26,10 @@ def run_command(args: argparse.Namespace) -> int:
         from genstudy._dashboard import dashboard_command
 
         return dashboard_command(args)
-    spec = load_spec(args.spec, args.overrides)
-    target = spec.budget.n_trials if args.n_trials is None else args.n_trials
-    if target < 1:
-        raise GenstudyError(f"--n-trials {target}: must be at least 1; give the number of finished trials the study needs")
-    if getattr(args, "worker_index", None) is not None and args.worker_index < 0:
-        raise GenstudyError(f"--worker-index {args.worker_index}: must be 0 or more (it seeds this worker's sampler)")
-    progress = StudyProgress(target, disable=args.quiet)
+    settings = worker_settings(args)
+    progress = StudyProgress(settings.n_trials, disable=args.quiet)
     try:
-        outcome = run_study(
-            spec, study_name=args.study_name or Path(args.spec).stem, storage=args.storage, n_trials=target,
-            create=args.command == "run", runs_dir=args.runs_dir, artifact_dir=args.artifact_dir, data_dir=args.data_dir, device=args.device,
-            inception_weights=args.inception_weights,
-            worker_index=args.worker_index if args.command == "worker" else 0, progress=progress,
-            validate=(args.top, args.seeds) if args.command == "validate" else None,
-            ray=_ray_options(args), log_level=logging.getLogger("genstudy").getEffectiveLevel(),
-        )
+        outcome = run_study(settings, progress=progress)
     finally:
         progress.close()
     c = outcome.worker.final
@@ -68,6 +56,23 @@ def run_command(args: argparse.Namespace) -> int:
     print(f"artifacts (sample grids, checkpoints): {outcome.artifact_dir}")
     print(f"open it: optuna-dashboard {outcome.shown_location} --artifact-dir {outcome.artifact_dir}")
     return 0
+
+
+def worker_settings(args: argparse.Namespace) -> WorkerSettings:
+    """The settings of ``genstudy run``, ``worker`` or ``validate`` from their parsed arguments."""
+    spec = load_spec(args.spec, args.overrides)
+    target = spec.budget.n_trials if args.n_trials is None else args.n_trials
+    if target < 1:
+        raise GenstudyError(f"--n-trials {target}: must be at least 1; give the number of finished trials the study needs")
+    if getattr(args, "worker_index", None) is not None and args.worker_index < 0:
+        raise GenstudyError(f"--worker-index {args.worker_index}: must be 0 or more (it seeds this worker's sampler)")
+    return WorkerSettings(
+        spec=spec, study_name=args.study_name or Path(args.spec).stem, storage=args.storage, n_trials=target,
+        create=args.command == "run", runs_dir=args.runs_dir, artifact_dir=args.artifact_dir, data_dir=args.data_dir,
+        device=args.device, worker_index=args.worker_index if args.command == "worker" else 0,
+        inception_weights=args.inception_weights, log_level=logging.getLogger("genstudy").getEffectiveLevel(),
+        ray=_ray_options(args), validate=(args.top, args.seeds) if args.command == "validate" else None,
+    )
 
 
 def _analyze(args: argparse.Namespace) -> int:

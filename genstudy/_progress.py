@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import sys
+from typing import TYPE_CHECKING
 
-import optuna
 from tqdm import tqdm
 
-from genstudy.workers import TrialCounts
+if TYPE_CHECKING:
+    import optuna
+
+    from genstudy.storage import TrialCounts
 
 __all__ = ["StudyProgress", "TqdmLoggingHandler"]
 
@@ -17,7 +21,7 @@ class TqdmLoggingHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            tqdm.write(self.format(record), file=__import__("sys").stderr)
+            tqdm.write(self.format(record), file=sys.stderr)
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
 

@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="override a spec value, e.g. --set budget.epochs=30 --set dataset=mnist (repeatable)")
         sp.add_argument("--n-trials", type=int, help="finished trials the study needs in total (default: budget.n_trials)")
         sp.add_argument("--runs-dir", default="genstudy-runs", help="embedded storage and caches (default: ./genstudy-runs)")
-        sp.add_argument("--artifact-dir", help="sample grids and checkpoints (default: RUNS_DIR/artifacts; share it between workers)")
+        sp.add_argument("--artifact-dir",
+                        help="sample grids and checkpoints (default: RUNS_DIR/artifacts; share it between workers)")
         sp.add_argument("--inception-weights", help="local torchvision inception_v3 state dict: also report fid_inception")
         sp.add_argument("--data-dir", help="where mnist / fashion-mnist / cifar10 files live")
         sp.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1, ...")
@@ -71,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--study-name", required=True, help="the study to analyse (read only: trials are never written)")
     analyze.add_argument("--out", required=True, help="folder for report.html and importances.json")
     analyze.add_argument("--target", help="objective or stored metric to explain (default: the objective values)")
-    analyze.add_argument("--to-dashboard", action="store_true", help="also save the figures and a summary note into the study for optuna-dashboard")
+    analyze.add_argument("--to-dashboard", action="store_true",
+                         help="also save the figures and a summary note into the study for optuna-dashboard")
     from genstudy._dashboard import add_dashboard_parser  # cheap: argparse and genstudy.errors only
 
     add_dashboard_parser(sub)

@@ -1,8 +1,9 @@
-"""What each objective accepts and reports: the public schema of params and metrics.
+"""How a model family declares its params and metrics: the public schema of a family.
 
-Parameter and metric names are a public schema (snake_case, stable). The spec validator
-checks every searched or fixed value against these definitions, so a typo or an
-impossible value is refused before anything touches the storage.
+Each family declares ``params`` (``ParamDef``) and ``metrics`` (``MetricDef``) next to its code
+(``genstudy.families``). Parameter and metric names are a public schema (snake_case, stable).
+The spec validator checks every searched or fixed value against these definitions, so a typo or
+an impossible value is refused before anything touches the storage.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["ParamDef", "MetricDef", "ObjectiveDef", "OBJECTIVES", "get_objective_def"]
+__all__ = ["MetricDef", "ObjectiveDef", "ParamDef", "definition_problems"]
 
 Direction = Literal["minimize", "maximize"]
 
@@ -56,132 +57,68 @@ class ParamDef:
 
 @dataclass(frozen=True)
 class MetricDef:
-    """A metric a trial reports; ``direction`` is the way it improves."""
+    """A metric a trial reports; ``direction`` is the way it improves.
+
+    ``needs`` names what the evaluation context must load for it: ``"classifier"`` (the domain
+    classifier and its FID statistics), ``"inception"`` (Inception-v3 weights). A study loads
+    them only when one of its metrics needs them.
+    """
 
     name: str
     direction: Direction
     help: str
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ObjectiveDef:
-    """An objective family: its params and the metrics its trials report."""
+    """A family as the spec sees it: its params and the metrics its trials report, by name."""
 
     name: str
     params: dict[str, ParamDef] = field(default_factory=dict)
     metrics: dict[str, MetricDef] = field(default_factory=dict)
+    table_metrics: tuple[str, ...] = ()  # shown in the results table after the study's own metrics
 
 
-def _params(*defs: ParamDef) -> dict[str, ParamDef]:
-    return {d.name: d for d in defs}
+NEEDS = ("classifier", "inception")  # what a metric may ask the evaluation context to load
+_KINDS = (int, float, str, bool)
 
 
-def _metrics(*defs: MetricDef) -> dict[str, MetricDef]:
-    return {d.name: d for d in defs}
+def definition_problems(params: Any, metrics: Any) -> list[str]:
+    """What is wrong with a family's declared ``params`` and ``metrics`` (empty when nothing).
 
-
-_ACTIVATIONS = ("relu", "leaky_relu", "gelu")
-
-# Metrics of generated samples, reported by every family (genstudy.objectives._gen_eval).
-_SAMPLE_METRICS = (
-    MetricDef("fid", "minimize", "Frechet distance in the domain classifier's features"),
-    MetricDef("fid_inception", "minimize", "FID in Inception-v3 pool features (needs --inception-weights)"),
-    MetricDef("inception_score", "maximize", "inception score in the domain classifier's label space"),
-    MetricDef("precision", "maximize", "k-NN precision (Kynkaanniemi et al. 2019) in classifier features"),
-    MetricDef("recall", "maximize", "k-NN recall (Kynkaanniemi et al. 2019) in classifier features"),
-    MetricDef("class_coverage", "maximize", "fraction of classes present among generated samples"),
-    MetricDef("class_kl", "minimize", "KL of the generated label histogram to the test histogram"),
-    MetricDef("train_seconds", "minimize", "wall time spent training"),
-)
-_RECONSTRUCTION = (
-    MetricDef("mse", "minimize", "reconstruction mean squared error on the test split"),
-    MetricDef("ssim", "maximize", "reconstruction SSIM on the test split"),
-)
-_ADVERSARIAL = (
-    MetricDef("log_likelihood", "maximize", "Gaussian Parzen-window log-likelihood, nats per test image"),
-    MetricDef("loss_g", "minimize", "generator loss on held-out data"),
-    MetricDef("loss_d", "minimize", "discriminator loss on held-out data"),
-)
-_GAN_LOSS = MetricDef("loss", "minimize", "generator loss on held-out data (= loss_g)")
-
-VAE = ObjectiveDef(
-    name="vae",
-    params=_params(
-        ParamDef("lr", float, 1e-3, "Adam learning rate (search it on a log scale)", 1e-7, 1.0),
-        ParamDef("batch_size", int, 64, "images per optimisation step", 1, 8192),
-        ParamDef("latent_dim", int, 16, "size of the latent code z", 1, 1024),
-        ParamDef("beta", float, 1.0, "weight of the KL term (beta-VAE); 1 is the ELBO", 0.0, 100.0),
-        ParamDef("activation", str, "relu", "hidden activation", choices=_ACTIVATIONS),
-        ParamDef("width", int, 32, "channels of the first conv layer", 4, 512),
-        ParamDef("epochs", int, None, "training epochs (default: budget.epochs)", 1, 100_000),
-    ),
-    metrics=_metrics(
-        *_SAMPLE_METRICS,
-        *_RECONSTRUCTION,
-        MetricDef("log_likelihood", "maximize", "IWAE estimate of log p(x), nats per test image"),
-        MetricDef("log_likelihood_parzen", "maximize", "Parzen-window log-likelihood of samples, as for the GANs"),
-        MetricDef("loss", "minimize", "negative ELBO (beta=1) on the test split, nats per image"),
-    ),
-)
-
-_TRAINING = (
-    ParamDef("batch_size", int, 64, "images per optimisation step", 1, 8192),
-    ParamDef("latent_dim", int, 64, "size of the latent code z", 1, 1024),
-    ParamDef("activation", str, "leaky_relu", "hidden activation (leaky_relu has slope 0.2)", choices=_ACTIVATIONS),
-    ParamDef("init", str, "normal_002", "weight init", choices=("kaiming_normal", "xavier_normal", "normal_002")),
-    ParamDef("width", int, 32, "channels next to the image", 4, 512),
-    ParamDef("beta1", float, 0.5, "Adam beta1 (0.5 in DCGAN)", 0.0, 0.999),
-    ParamDef("beta2", float, 0.999, "Adam beta2", 0.0, 0.9999),
-    ParamDef("d_steps", int, 1, "discriminator updates per iteration", 1, 20),
-    ParamDef("real_label", float, 1.0, "target of real images for D (0.9 = one-sided label smoothing)", 0.5, 1.0),
-    ParamDef("adv_loss", str, "bce", "adversarial loss: non-saturating BCE or hinge", choices=("bce", "hinge")),
-    ParamDef("epochs", int, None, "training epochs (default: budget.epochs)", 1, 100_000),
-)
-_GAN_PARAMS = (
-    ParamDef("g_lr", float, 2e-4, "generator Adam learning rate (search it on a log scale)", 1e-7, 1.0),
-    ParamDef("d_lr", float, 2e-4, "discriminator Adam learning rate (search it on a log scale)", 1e-7, 1.0),
-    ParamDef("g_steps", int, 1, "generator updates per iteration", 1, 20),
-    ParamDef("arch", str, "dcgan", "dcgan (conv) or mlp", choices=("dcgan", "mlp")),
-    *_TRAINING,
-)
-
-GAN = ObjectiveDef(name="gan", params=_params(*_GAN_PARAMS), metrics=_metrics(*_SAMPLE_METRICS, *_ADVERSARIAL, _GAN_LOSS))
-CGAN = ObjectiveDef(
-    name="cgan",
-    params=_params(*_GAN_PARAMS),
-    metrics=_metrics(
-        *_SAMPLE_METRICS,
-        *_ADVERSARIAL,
-        _GAN_LOSS,
-        MetricDef("label_accuracy", "maximize", "how often the classifier agrees with the label asked for"),
-    ),
-)
-GAN_AE = ObjectiveDef(
-    name="gan_ae",
-    params=_params(
-        ParamDef("lr", float, 2e-4, "encoder/decoder Adam learning rate (search it on a log scale)", 1e-7, 1.0),
-        ParamDef("d_lr", float, 2e-4, "discriminator Adam learning rate (search it on a log scale)", 1e-7, 1.0),
-        ParamDef("sigma", float, 0.1, "std of the Gaussian noise (0 = none)", 0.0, 10.0),
-        ParamDef("noise", str, "input", "where sigma's noise goes: input (denoising), latent, both",
-                 choices=("input", "latent", "both")),
-        ParamDef("skip", bool, False, "U-Net-like encoder-decoder skip connections"),
-        ParamDef("image_discriminator", bool, False, "a second discriminator on images"),
-        ParamDef("adv_weight", float, 1.0, "weight of the adversarial terms (0 = plain/denoising autoencoder)", 0.0, 1000.0),
-        ParamDef("recon_weight", float, 1.0, "weight of the reconstruction term", 0.0, 1000.0),
-        ParamDef("recon_loss", str, "mse", "reconstruction loss", choices=("mse", "bce")),
-        *_TRAINING,
-    ),
-    metrics=_metrics(
-        *_SAMPLE_METRICS,
-        *_ADVERSARIAL,
-        *_RECONSTRUCTION,
-        MetricDef("loss", "minimize", "reconstruction loss on the test split"),
-    ),
-)
-
-OBJECTIVES: dict[str, ObjectiveDef] = {d.name: d for d in (VAE, GAN, CGAN, GAN_AE)}
-
-
-def get_objective_def(name: str) -> ObjectiveDef:
-    """The definition of objective ``name`` (``KeyError`` if unknown)."""
-    return OBJECTIVES[name]
+    Each entry names the param or metric and the fix; used when a family is registered, so a
+    plug-in with a bad declaration is refused before anything touches the storage.
+    """
+    problems: list[str] = []
+    if not isinstance(params, (tuple, list)) or not all(isinstance(p, ParamDef) for p in params):
+        return ["params must be a tuple of genstudy.schema.ParamDef"]
+    if not isinstance(metrics, (tuple, list)) or not all(isinstance(m, MetricDef) for m in metrics):
+        return ["metrics must be a tuple of genstudy.schema.MetricDef"]
+    if not metrics:
+        problems.append("declares no metrics; add at least one MetricDef")
+    for what, defs in (("param", params), ("metric", metrics)):
+        seen: set[str] = set()
+        for d in defs:
+            if not isinstance(d.name, str) or not d.name.isidentifier() or d.name != d.name.lower():
+                problems.append(f"{what} name {d.name!r} is not snake_case; use lower-case letters, digits and _")
+            if d.name in seen:
+                problems.append(f"{what} {d.name!r} is declared twice; declare it once")
+            seen.add(d.name)
+    for p in params:
+        if p.kind not in _KINDS:
+            problems.append(f"param {p.name!r}: kind {p.kind!r} is not one of int, float, str, bool")
+            continue
+        if p.kind is str and not p.choices:
+            problems.append(f"param {p.name!r}: a str param needs choices=(...)")
+        if p.low is not None and p.high is not None and p.low > p.high:
+            problems.append(f"param {p.name!r}: low {p.low} is above high {p.high}; swap them")
+        if p.default is not None and (why := p.check(p.default)) is not None:
+            problems.append(f"param {p.name!r}: default {p.default!r} {why}")
+    for m in metrics:
+        if m.direction not in ("minimize", "maximize"):
+            problems.append(f"metric {m.name!r}: direction {m.direction!r} must be 'minimize' or 'maximize'")
+        unknown = [n for n in m.needs if n not in NEEDS]
+        if unknown:
+            problems.append(f"metric {m.name!r}: needs {unknown} unknown; use any of {list(NEEDS)}")
+    return problems

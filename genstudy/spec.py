@@ -10,15 +10,16 @@ import hashlib
 import json
 import reprlib
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
 
+from genstudy.data._forms import DatasetSource, FolderDatasetSpec, NpzDatasetSpec
 from genstudy.errors import SpecError
-from genstudy.schema import OBJECTIVES, ObjectiveDef
+from genstudy.schema import ObjectiveDef
 
-__all__ = ["StudySpec", "load_spec", "parse_spec", "spec_digest"]
+__all__ = ["FolderDatasetSpec", "NpzDatasetSpec", "StudySpec", "load_spec", "parse_spec", "spec_digest"]
 
 
 class _Strict(BaseModel):
@@ -55,10 +56,10 @@ class IntParam(_Strict):
 
 class CategoricalParam(_Strict):
     type: Literal["categorical"]
-    choices: list[Union[bool, int, float, str]] = Field(min_length=1)
+    choices: list[bool | int | float | str] = Field(min_length=1)
 
 
-ParamSpec = Annotated[Union[FloatParam, IntParam, CategoricalParam], Field(discriminator="type")]
+ParamSpec = Annotated[FloatParam | IntParam | CategoricalParam, Field(discriminator="type")]
 
 
 class SamplerSpec(_Strict):
@@ -86,11 +87,13 @@ class EvaluationSpec(_Strict):
     prune_fid_samples: Whole = Field(default=500, ge=10, le=100_000)
 
 
+
+
 class StudySpec(_Strict):
     """A whole study: what to train, on what data, what to search, how to judge it."""
 
     objective: str
-    dataset: str = "mnist5k"
+    dataset: DatasetSource = "mnist5k"  # a built-in name, FolderDatasetSpec or NpzDatasetSpec
     metrics: list[str] = Field(default_factory=lambda: ["fid"], min_length=1)
     repeats: Whole = Field(default=1, ge=1, le=1000)
     seed: Whole = Field(default=0, ge=0, le=MAX_SEED)
@@ -106,7 +109,28 @@ class StudySpec(_Strict):
 
     @property
     def objective_def(self) -> ObjectiveDef:
-        return OBJECTIVES[self.objective]
+        """The family's params and metrics by name (``objective`` resolved in genstudy.families)."""
+        from genstudy.families import family_def
+
+        return family_def(self.objective)
+
+    @property
+    def family(self) -> type:
+        """The family class ``objective`` names (a registered name or ``package.module:Class``)."""
+        from genstudy.families import resolve_family
+
+        return resolve_family(self.objective)
+
+    @property
+    def table_metrics(self) -> tuple[str, ...]:
+        """The metrics of the results table: the study's own, then the family's summary metrics."""
+        return tuple(dict.fromkeys([*self.metrics, *self.objective_def.table_metrics]))
+
+    @property
+    def needs(self) -> set[str]:
+        """What the evaluation context must load for the study's metrics (e.g. ``classifier``)."""
+        metrics = self.objective_def.metrics
+        return {n for m in self.metrics if m in metrics for n in metrics[m].needs}
 
     @property
     def directions(self) -> list[str]:
@@ -225,7 +249,7 @@ def _key_of(loc: tuple) -> str:
             continue  # the discriminator's tag, not a key of the file
         if part in ("bool", "int", "float", "str") and isinstance(prev, int):
             continue  # which member of a choices union was tried
-        if isinstance(part, int) and prev in ("choices", "metrics"):
+        if isinstance(part, int) and prev in ("choices", "metrics", "split"):
             key += f"[{part}]"
         else:
             key += f".{part}" if key else str(part)
@@ -272,12 +296,18 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
 def _semantic_problems(spec: StudySpec) -> list[tuple[str, Any, str]]:
     """Checks across keys that pydantic cannot express: (key, value, why + fix)."""
     problems: list[tuple[str, Any, str]] = []
-    odef = OBJECTIVES.get(spec.objective)
-    if odef is None:
-        return [("objective", spec.objective, f"is not a known objective; use one of {sorted(OBJECTIVES)}")]
-    from genstudy.data import DATASETS
+    from genstudy.families import FamilyError
 
-    if spec.dataset not in DATASETS:
+    try:
+        odef = spec.objective_def
+    except FamilyError as e:  # named by a registered name: say which import path it stands for
+        via = f"(registered as {e.path}) " if e.path not in (spec.objective, repr(spec.objective)) else ""
+        return [("objective", spec.objective, via + e.reason)]
+    from genstudy.data import DATASETS, source_problems
+
+    if not isinstance(spec.dataset, str):
+        problems.extend(source_problems(spec.dataset))  # cheap: the path exists and holds data
+    elif spec.dataset not in DATASETS:
         problems.append(("dataset", spec.dataset, f"is not a known dataset; use one of {list(DATASETS)}"))
     seen: set[str] = set()
     for i, m in enumerate(spec.metrics):
@@ -293,7 +323,8 @@ def _semantic_problems(spec: StudySpec) -> list[tuple[str, Any, str]]:
     for name, value in spec.fixed.items():
         pdef = odef.params.get(name)
         if pdef is None:
-            problems.append((f"fixed.{name}", value, f"is not a param of objective {odef.name}; known params: {sorted(odef.params)}"))
+            problems.append((f"fixed.{name}", value,
+                             f"is not a param of objective {odef.name}; known params: {sorted(odef.params)}"))
         elif (why := pdef.check(value)) is not None:
             problems.append((f"fixed.{name}", value, f"{why}; {pdef.help}"))
         if name in spec.search_space:
@@ -316,7 +347,8 @@ def _search_param_problems(odef: ObjectiveDef, name: str, p: Any, sampler: str) 
         return out
     if pdef.kind in (str, bool):
         choices = list(pdef.choices or ()) if pdef.kind is str else [True, False]
-        return [(f"{key}.type", p.type, f"does not fit a {pdef.kind.__name__} param; use type: categorical with choices {choices}")]
+        why = f"does not fit a {pdef.kind.__name__} param; use type: categorical with choices {choices}"
+        return [(f"{key}.type", p.type, why)]
     if isinstance(p, FloatParam) and pdef.kind is int:
         out.append((f"{key}.type", "float", "does not fit a whole-number param; use type: int"))
     if p.low > p.high:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import optuna
 
+from genstudy import names
 from genstudy.errors import GenstudyError
-from genstudy.objectives import VALIDATION_OF_ATTR, VALIDATION_SEEDS_ATTR
 from genstudy.spec import StudySpec
 
 __all__ = ["ValidationRow", "enqueue_validation", "validation_rows"]
@@ -25,17 +25,17 @@ def enqueue_validation(study: optuna.Study, spec: StudySpec, *, top: int, seeds:
     """Enqueue the ``top`` best complete trials with ``seeds`` fresh seeds; their numbers."""
     if top < 1 or seeds < 1:
         raise GenstudyError(f"--top {top} --seeds {seeds}: both must be at least 1")
-    done = {t.user_attrs.get(VALIDATION_OF_ATTR) for t in study.get_trials(deepcopy=False)}
+    done = {t.user_attrs.get(names.VALIDATION_OF) for t in study.get_trials(deepcopy=False)}
     sign = 1 if spec.directions[0] == "minimize" else -1
     complete = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-                if VALIDATION_OF_ATTR not in t.user_attrs]
+                if names.VALIDATION_OF not in t.user_attrs]
     if not complete:
         raise GenstudyError(f"study {study.study_name!r} has no complete trials to validate; run it first")
     best = sorted(complete, key=lambda t: sign * t.values[0])[:top]
     chosen = [t for t in best if t.number not in done]
     fresh = [spec.seed + _FRESH_SEED_BASE + i for i in range(seeds)]
     for t in chosen:
-        study.enqueue_trial(t.params, user_attrs={VALIDATION_OF_ATTR: t.number, VALIDATION_SEEDS_ATTR: fresh})
+        study.enqueue_trial(t.params, user_attrs={names.VALIDATION_OF: t.number, names.VALIDATION_SEEDS: fresh})
     return [t.number for t in chosen]
 
 
@@ -55,10 +55,10 @@ def validation_rows(study: optuna.Study, spec: StudySpec) -> list[ValidationRow]
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     rows = []
     for t in by_number.values():
-        origin = t.user_attrs.get(VALIDATION_OF_ATTR)
+        origin = t.user_attrs.get(names.VALIDATION_OF)
         if origin is None or t.state != optuna.trial.TrialState.COMPLETE:
             continue
-        values = [s[metric] for s in t.user_attrs["seeds"]]
+        values = [s[metric] for s in t.user_attrs[names.SEEDS]]
         rows.append(ValidationRow(origin, by_number[origin].values[0], t.number, statistics.fmean(values),
                                   statistics.stdev(values) if len(values) > 1 else 0.0, len(values)))
     return sorted(rows, key=lambda r: r.trial)

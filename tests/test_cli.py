@@ -78,7 +78,8 @@ def test_analyze_writes_the_report_and_ranks_importances(tmp_path: Path) -> None
              "noise": optuna.distributions.FloatDistribution(0.0, 1.0)}
     for _ in range(60):  # the value depends on log10(lr) only: lr must rank first by far
         lr, noise = 10 ** rng.uniform(-5, -1), rng.uniform(0, 1)
-        study.add_trial(optuna.trial.create_trial(params={"lr": lr, "noise": noise}, distributions=dists, value=-(2 + 0.5 * math.log10(lr))))
+        study.add_trial(optuna.trial.create_trial(params={"lr": lr, "noise": noise}, distributions=dists,
+                                                  value=-(2 + 0.5 * math.log10(lr))))
     out = tmp_path / "report"
     proc = run_cli("analyze", "--storage", str(journal), "--study-name", "known", "--out", str(out), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -35,6 +35,7 @@ from genstudy.analysis._trials import (
     AnalysisError,
     Target,
     TrialTable,
+    metric_directions,
     resolve_targets,
     trial_table,
 )
@@ -164,7 +165,8 @@ def analyze_study(
         raise AnalysisError(f"n_trees {n_trees}: the forest needs at least 1 tree; the default is 32")
     study = load_study(storage, study_name)
     trials = study.get_trials(deepcopy=False)
-    targets = resolve_targets(study, target, trials)
+    directions = metric_directions(study)
+    targets = resolve_targets(study, target, trials, directions=directions)
     analyses = tuple(analyze_target(trials, t, n_trees=n_trees, seed=seed) for t in targets)
     if all(not a.table.trials for a in analyses):
         raise AnalysisError(f"study {study_name!r} has no COMPLETE trial with a finite "
@@ -184,7 +186,8 @@ def analyze_study(
     result = AnalysisResult(
         study_name=study_name, storage=redact_url(storage), directions=tuple(d.name.lower() for d in study.directions),
         state_counts=dict(Counter(t.state.name for t in trials)), targets=analyses,
-        convergence=convergence_data(trials), tradeoffs=tuple(tradeoffs(study, trials, targets)),
+        convergence=convergence_data(trials, directions=directions),
+        tradeoffs=tuple(tradeoffs(study, trials, targets, directions=directions)),
         out_dir=out_dir, report_path=out_dir / "report.html", importances_path=out_dir / "importances.json",
         importances_paths=paths,
     )

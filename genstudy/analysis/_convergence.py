@@ -1,20 +1,21 @@
 """Convergence patterns: each learning curve classified, and how early epochs predict the end.
 
-Trials store their per-epoch curves in the user attr ``curves`` (``{"val_loss": [...], ...}``),
-pruned and diverged trials included.
+Trials store their per-epoch curves in the user attr ``genstudy.names.CURVES``
+(``{"val_loss": [...], ...}``), pruned and diverged trials included.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from optuna.trial import FrozenTrial
 from scipy import stats
 
+from genstudy import names
 from genstudy.analysis._trials import TrialTable, metric_direction
 
 __all__ = ["CLASSES", "RULE", "ConvergenceData", "EarlyCorrelation", "classify_curve", "convergence_data",
@@ -27,6 +28,8 @@ RISE = 0.02  # a step up counts as a rise when it exceeds this share of the curv
 OSC_SHARE = 0.25  # oscillating: the rises add up to at least this share of the drops
 GIVE_BACK = 0.5  # diverged: the curve ends at its worst since its best, giving back more than this share
 EARLY = 1 / 3  # premature plateau: 90% of the final gain reached within this share of the epochs
+PREFERRED_CURVE = f"{names.VAL_PREFIX}loss"  # the held-out loss: a learning curve in every built-in family
+DIVERGED_REASON = names.DIVERGED  # how the reason of a trial stopped for diverging begins
 
 RULE = (
     "Curves are oriented so lower is better (curves of metrics that improve upwards are negated) and need at "
@@ -68,11 +71,12 @@ def classify_curve(values: Sequence[float], *, maximize: bool = False, reference
 
 
 def curve_name(trials: Sequence[FrozenTrial]) -> str | None:
-    """The curve to classify: ``val_loss`` when trials have it, else the most common curve."""
-    counts = Counter(k for t in trials if isinstance(t.user_attrs.get("curves"), dict) for k in t.user_attrs["curves"])
+    """The curve to classify: ``PREFERRED_CURVE`` when trials have it, else the most common curve."""
+    stored = [t.user_attrs.get(names.CURVES) for t in trials]
+    counts = Counter(k for curves in stored if isinstance(curves, dict) for k in curves)
     if not counts:
         return None
-    return "val_loss" if "val_loss" in counts else counts.most_common(1)[0][0]
+    return PREFERRED_CURVE if PREFERRED_CURVE in counts else counts.most_common(1)[0][0]
 
 
 @dataclass(frozen=True)
@@ -91,24 +95,28 @@ class ConvergenceData:
 
 
 def _values(trial: FrozenTrial, name: str) -> list[float] | None:
-    curves = trial.user_attrs.get("curves")
+    curves = trial.user_attrs.get(names.CURVES)
     raw = curves.get(name) if isinstance(curves, dict) else None
     if not isinstance(raw, list) or not raw:
         return None
     return [float(v) if isinstance(v, (int, float)) else math.nan for v in raw]
 
 
-def convergence_data(trials: Sequence[FrozenTrial], curve: str | None = None) -> ConvergenceData | None:
-    """Classify the ``curve`` of every trial that stored one (None: no trial has curves)."""
+def convergence_data(trials: Sequence[FrozenTrial], curve: str | None = None, *,
+                     directions: Mapping[str, str] | None = None) -> ConvergenceData | None:
+    """Classify the ``curve`` of every trial that stored one (None: no trial has curves).
+
+    ``directions``: the study's metric directions (``metric_directions(study)``), which orient the curve.
+    """
     name = curve or curve_name(trials)
     if name is None:
         return None
     have = [(t, v) for t in trials if (v := _values(t, name)) is not None]
-    maximize = metric_direction(name) == "maximize"
+    maximize = metric_direction(name, directions) == "maximize"
     finals = [v[-1] for _, v in have if len(v) >= 3 and np.isfinite(v).all()]
     reference = float(np.median(finals)) if finals else None
     classes = [classify_curve(v, maximize=maximize, reference=reference,
-                              diverged_reason=str(t.user_attrs.get("prune_reason", "")).startswith("diverged"))
+                              diverged_reason=str(t.user_attrs.get(names.PRUNE_REASON, "")).startswith(DIVERGED_REASON))
                for t, v in have]
     return ConvergenceData(name, maximize, [t.number for t, _ in have], [t.state.name for t, _ in have],
                            [v for _, v in have], classes, reference)
@@ -125,11 +133,11 @@ class EarlyCorrelation:
 
 def early_correlation(table: TrialTable, curve: str | None = None) -> EarlyCorrelation | None:
     """Spearman correlation of each epoch's curve value with the final target, over complete trials."""
-    name = curve or (f"val_{table.target.name}" if any(_values(t, f"val_{table.target.name}") for t in table.trials)
-                     else curve_name(table.trials))
+    held_out = f"{names.VAL_PREFIX}{table.target.name}"
+    name = curve or (held_out if any(_values(t, held_out) for t in table.trials) else curve_name(table.trials))
     if name is None:
         return None
-    series = [(_values(t, name), y) for t, y in zip(table.trials, table.y)]
+    series = [(_values(t, name), y) for t, y in zip(table.trials, table.y, strict=True)]
     series = [(v, y) for v, y in series if v is not None]
     if len(series) < 3:
         return None

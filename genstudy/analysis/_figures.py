@@ -82,7 +82,7 @@ def surface_figure(surface: MarginalSurface, axes: dict[str, ParamAxis], table: 
     fig.add_scatter(x=table.x[:, jb], y=table.x[:, ja], mode="markers", name="trials",
                     marker=dict(size=5 if len(table.y) <= 300 else 3, color="white", opacity=0.8,
                                 line=dict(width=1, color="black")),
-                    text=[f"trial {n}: {v:.4g}" for n, v in zip(table.numbers, table.y)], hoverinfo="text")
+                    text=[f"trial {n}: {v:.4g}" for n, v in zip(table.numbers, table.y, strict=True)], hoverinfo="text")
     fig.update_layout(title=f"fANOVA marginal of {table.target.name}: {surface.a} x {surface.b}",
                       xaxis=_tick_axis(axis_ticks(ab), ab), yaxis=_tick_axis(axis_ticks(aa), aa), height=480,
                       showlegend=False, **_LAYOUT)
@@ -121,7 +121,7 @@ def slices_figure(curves: list[MarginalCurve], axes: dict[str, ParamAxis], table
 def parallel_figure(data: ParallelData) -> go.Figure:
     """Parallel coordinates of the trials' params (fitted scale), coloured by the target."""
     dims = []
-    for name, col, ticks, rng in zip(data.names, data.columns, data.ticks, data.ranges):
+    for name, col, ticks, rng in zip(data.names, data.columns, data.ticks, data.ranges, strict=True):
         dim = dict(label=name, values=col, range=list(rng))
         if ticks is not None:
             dim.update(tickvals=ticks.values, ticktext=ticks.text)

@@ -74,7 +74,7 @@ def pareto_figure(data: ParetoData) -> go.Figure:
     rest = ~data.front
     fig.add_scatter(x=data.x[rest], y=data.y[rest], mode="markers", name="dominated",
                     marker=dict(color="#bbbbbb", size=6),
-                    text=[f"trial {n}" for n, r in zip(data.numbers, rest) if r], hoverinfo="text+x+y")
+                    text=[f"trial {n}" for n, r in zip(data.numbers, rest, strict=True) if r], hoverinfo="text+x+y")
     order = np.argsort(data.x[data.front])
     fx, fy = data.x[data.front][order], data.y[data.front][order]
     fig.add_scatter(x=fx, y=fy, mode="lines+markers", name="Pareto front", line=dict(shape="hv", color="#d62728"),

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from genstudy import names
 from genstudy.analysis._convergence import RULE
 from genstudy.analysis._figures import (
     importance_figure,
@@ -55,8 +56,8 @@ def report_figures(result: AnalysisResult) -> dict[str, go.Figure]:
                 figs[f"interactions-{a.slug}"] = interaction_figure(a.importances, a.target.name)
             for k, (p, q) in enumerate(list(a.importances.pairs)[:TOP_SURFACES], start=1):
                 figs[f"surface-{a.slug}-{k}"] = surface_figure(marginal_surface(a.forest, p, q), axes, a.table)
-            names = list(a.importances.main)[:MAX_SLICES]
-            figs[f"slices-{a.slug}"] = slices_figure([marginal_curve(a.forest, n) for n in names], axes, a.table)
+            top = list(a.importances.main)[:MAX_SLICES]
+            figs[f"slices-{a.slug}"] = slices_figure([marginal_curve(a.forest, n) for n in top], axes, a.table)
             figs[f"parallel-{a.slug}"] = parallel_figure(parallel_data(a.table, list(a.importances.main)))
         if a.seeds.configs is not None:
             figs[f"configs-{a.slug}"] = configs_figure(a.seeds.configs, a.target.name)
@@ -169,7 +170,7 @@ def _seed_section(a: TargetAnalysis, figs: dict[str, go.Figure], suffix: str) ->
 def _convergence_section(result: AnalysisResult, figs: dict[str, go.Figure]) -> str:
     conv = result.convergence
     if conv is None:
-        missing = _note("no trial stored learning curves (user attr 'curves')")
+        missing = _note(f"no trial stored learning curves (user attr {names.CURVES!r})")
         return _section("convergence", "", "Convergence patterns", [missing])
     counts = pd.DataFrame([conv.counts()])
     ref = f"; median final value {conv.reference:.4g}" if conv.reference is not None else ""

@@ -1,9 +1,9 @@
 """Seed statistics: n-way ANOVA with effect sizes, post-hoc comparisons, mean and CI per configuration.
 
-One observation per seed (the trial's ``seeds`` user attr holds each seed's metrics) or, for
-trials without it, one per trial. This runs when some configuration was observed more than
-once (repeats, or a grid that revisits points); otherwise there is no within-configuration
-variance to test against.
+One observation per seed (the trial's user attr ``genstudy.names.SEEDS`` holds each seed's
+metrics) or, for trials without it, one per trial. This runs when some configuration was
+observed more than once (repeats, or a grid that revisits points); otherwise there is no
+within-configuration variance to test against.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from scipy import stats
 from statsmodels.stats.anova import anova_lm
 from statsmodels.stats.libqsturng import qsturng
 
+from genstudy import names
 from genstudy.analysis._trials import TrialTable
 
 __all__ = ["SeedStats", "anova_effects", "config_means", "seed_observations", "seed_statistics", "tukey_posthoc"]
@@ -43,9 +44,9 @@ class SeedStats:
 def seed_observations(table: TrialTable) -> pd.DataFrame:
     """One row per seed with the target's value (per trial when a trial stored no seeds)."""
     rows = []
-    for t, y in zip(table.trials, table.y):
+    for t, y in zip(table.trials, table.y, strict=True):
         config = ", ".join(f"{a.name}={_fmt(t.params[a.name])}" for a in table.axes)
-        seeds = t.user_attrs.get("seeds")
+        seeds = t.user_attrs.get(names.SEEDS)
         per_seed = [s for s in seeds if isinstance(s, dict) and _number(s.get(table.target.name))] \
             if isinstance(seeds, list) else []
         if per_seed:

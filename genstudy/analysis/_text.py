@@ -41,8 +41,9 @@ def format_importances_table(result: AnalysisResult, *, top_pairs: int = TOP_PAI
             header = ("rank", "param", "importance", "std")
             widths = [max(len(header[c]), *(len(r[c]) for r in main + pairs)) for c in range(4)]
 
-            def fmt(row: Row) -> str:
-                return "  ".join(s.ljust(w) if c == 1 else s.rjust(w) for c, (s, w) in enumerate(zip(row, widths))).rstrip()
+            def fmt(row: Row, widths: list[int] = widths) -> str:
+                cells = enumerate(zip(row, widths, strict=True))
+                return "  ".join(s.ljust(w) if c == 1 else s.rjust(w) for c, (s, w) in cells).rstrip()
 
             lines += [fmt(header), fmt(("-" * widths[0], "-" * widths[1], "-" * widths[2], "-" * widths[3]))]
             lines += [fmt(r) for r in main]

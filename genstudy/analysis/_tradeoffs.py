@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -10,9 +10,11 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from genstudy import names
 from genstudy.analysis._trials import (
     Target,
     metric_direction,
+    metric_directions,
     numeric_attrs,
     objective_names,
 )
@@ -20,7 +22,10 @@ from genstudy.analysis._trials import (
 __all__ = ["ParetoData", "pareto_mask", "tradeoffs"]
 
 MAX_PAIRS = 6
-_NOT_METRICS = ("_se", "_floor", "_accuracy", "_seconds")  # bookkeeping numbers, not trade-offs
+# Timings: numbers with a direction, but bookkeeping rather than a trade-off (unless a study optimises
+# one: objectives always pair). Other stored numbers without a declared direction (the fid_floor,
+# standard errors, <metric>_std, the classifier's accuracy) never pair.
+_BOOKKEEPING = frozenset({names.TRAIN_SECONDS, names.VALIDATE_SECONDS, names.EVAL_SECONDS})
 
 
 def pareto_mask(points: np.ndarray, directions: Sequence[str]) -> np.ndarray:
@@ -54,7 +59,7 @@ class ParetoData:
 
     @property
     def front_numbers(self) -> list[int]:
-        return [n for n, f in zip(self.numbers, self.front) if f]
+        return [n for n, f in zip(self.numbers, self.front, strict=True) if f]
 
 
 def _pair(trials: Sequence[FrozenTrial], a: Target, b: Target) -> ParetoData | None:
@@ -62,7 +67,7 @@ def _pair(trials: Sequence[FrozenTrial], a: Target, b: Target) -> ParetoData | N
             and (va := a.of(t)) is not None and (vb := b.of(t)) is not None]
     if len(rows) < 2:
         return None
-    numbers, x, y = zip(*rows)
+    numbers, x, y = zip(*rows, strict=True)
     x, y = np.array(x), np.array(y)
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return None
@@ -70,14 +75,19 @@ def _pair(trials: Sequence[FrozenTrial], a: Target, b: Target) -> ParetoData | N
     return ParetoData(a.name, b.name, dirs[0], dirs[1], list(numbers), x, y, pareto_mask(np.column_stack([x, y]), dirs))
 
 
-def tradeoffs(study: optuna.Study, trials: Sequence[FrozenTrial], targets: Sequence[Target]) -> list[ParetoData]:
+def tradeoffs(study: optuna.Study, trials: Sequence[FrozenTrial], targets: Sequence[Target], *,
+              directions: Mapping[str, str] | None = None) -> list[ParetoData]:
     """Pareto fronts: every pair of objectives of a multi-objective study, then pairs of stored
-    metrics with a known direction (pairs with an analysed target first), at most ``MAX_PAIRS``."""
-    directions = [d.name.lower() for d in study.directions]
-    objectives = [Target(n, "value", i, directions[i]) for i, n in enumerate(objective_names(study))]
+    metrics with a known direction (pairs with an analysed target first), at most ``MAX_PAIRS``.
+
+    ``directions``: ``metric_directions(study)`` when the caller has it already.
+    """
+    objectives = [Target(n, "value", i, d.name.lower())
+                  for i, (n, d) in enumerate(zip(objective_names(study), study.directions, strict=True))]
     pairs: list[tuple[Target, Target]] = list(combinations(objectives, 2)) if len(objectives) > 1 else []
+    known = metric_directions(study) if directions is None else directions
     metrics = [Target(m, "attr", 0, d) for m in numeric_attrs(trials)
-               if not m.endswith(_NOT_METRICS) and (d := metric_direction(m)) is not None]
+               if m not in _BOOKKEEPING and (d := metric_direction(m, known)) is not None]
     first = {t.name for t in targets}
     metric_pairs = sorted(combinations(metrics, 2), key=lambda p: not ({p[0].name, p[1].name} & first))
     seen = {frozenset((a.name, b.name)) for a, b in pairs}

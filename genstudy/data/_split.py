@@ -9,6 +9,8 @@ torch's random streams, whose outputs for a fixed seed are not promised to stay 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -16,7 +18,7 @@ import torch
 from genstudy.data._dataset import Dataset
 from genstudy.errors import DataError
 
-__all__ = ["fixed_permutation", "split_fixed", "to_images", "parse_device", "move"]
+__all__ = ["fixed_permutation", "split_fixed", "split_sizes", "path_fraction", "to_images", "parse_device", "move"]
 
 
 def fixed_permutation(n: int, *, seed: int = 0) -> np.ndarray:
@@ -33,6 +35,22 @@ def fixed_permutation(n: int, *, seed: int = 0) -> np.ndarray:
         dtype=np.uint64,
     )
     return np.argsort(keys, kind="stable")
+
+
+def split_sizes(n: int, fractions: tuple[float, float, float]) -> tuple[int, int, int]:
+    """(train, val, test) counts of ``n`` items: val and test rounded, train takes the rest."""
+    n_val, n_test = round(n * fractions[1]), round(n * fractions[2])
+    return n - n_val - n_test, n_val, n_test
+
+
+def path_fraction(relative_path: str) -> float:
+    """A number in [0, 1) fixed by a file's relative path alone (BLAKE2b of its NFC form).
+
+    Files are split by it (train below the first fraction, then val, then test), so adding or
+    removing one file never moves another between splits; it also orders files within a split.
+    """
+    text = "genstudy-split:" + unicodedata.normalize("NFC", relative_path)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") / 2.0**64
 
 
 def to_images(pixels: np.ndarray | torch.Tensor, *, scale: float) -> torch.Tensor:
@@ -91,4 +109,4 @@ def move(dataset: Dataset, device: str | torch.device, *, copy: bool) -> Dataset
             f"cannot put dataset {dataset.name!r} on device {str(target)!r} ({e}); "
             "use device='cpu' or a device that torch can see"
         ) from e
-    return Dataset(name=dataset.name, n_classes=dataset.n_classes, **moved)
+    return replace(dataset, **moved)

@@ -1,9 +1,10 @@
-"""Metrics of generated samples shared by the GAN families (pure torch + genstudy.metrics)."""
+"""Metrics of generated samples, shared by every generative family (pure torch + genstudy.metrics)."""
 
 from __future__ import annotations
 
 import torch
 
+from genstudy.families._context import EvalContext
 from genstudy.metrics import (
     FID,
     INCEPTION_SCORE,
@@ -20,7 +21,6 @@ from genstudy.metrics import (
     precision_recall,
     select_parzen_sigma,
 )
-from genstudy.objectives._context import EvalContext
 
 __all__ = ["classifier_logits", "sample_metrics", "sample_stand_in"]
 
@@ -36,33 +36,35 @@ def classifier_logits(ctx: EvalContext, images: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def sample_metrics(ctx: EvalContext, samples: torch.Tensor, *, parzen_on: str = "test") -> dict[str, float]:
-    """FID, inception score, class coverage/KL/mode collapse, k-NN precision/recall and the
-    Parzen-window log-likelihood (bandwidth chosen on the validation split) of ``samples``.
+    """The Parzen-window log-likelihood (bandwidth chosen on the validation split) of ``samples``,
+    and, when the context has the domain classifier (the study's metrics need it): FID, inception
+    score, class coverage/KL/mode collapse and k-NN precision/recall; ``fid_inception`` when the
+    context has Inception-v3.
 
     ``parzen_on="val"`` scores the likelihood on the validation split instead (for the cheap
     per-epoch value, never touching the test split during training).
     """
     ds = ctx.dataset
+    bandwidth, _ = select_parzen_sigma(samples, ds.val_x)
+    target = ds.test_x if parzen_on == "test" else ds.val_x
+    ll, ll_se = parzen_log_likelihood(samples, target, sigma=bandwidth)
+    out = {LOG_LIKELIHOOD: ll, LOG_LIKELIHOOD_SE: ll_se, PARZEN_SIGMA: bandwidth}
+    if ctx.inception is not None:
+        out["fid_inception"] = ctx.inception.fid(samples)
+    if not ctx.has_classifier:
+        return out
     features = ctx.fid.features(samples)  # (N, D) float64
     mu, sigma = gaussian_stats(features)
     logits = classifier_logits(ctx, samples)
     is_mean, _ = inception_score(logits)
     coverage = class_coverage(logits.argmax(1).cpu(), ds.test_y.cpu(), n_classes=ds.n_classes)
     precision, recall = precision_recall(ctx.test_features, torch.as_tensor(features))
-    bandwidth, _ = select_parzen_sigma(samples, ds.val_x)
-    target = ds.test_x if parzen_on == "test" else ds.val_x
-    ll, ll_se = parzen_log_likelihood(samples, target, sigma=bandwidth)
-    extra = {"fid_inception": ctx.inception.fid(samples)} if ctx.inception is not None else {}
-    return {
-        **extra,
+    return out | {
         FID: frechet_distance(mu, sigma, ctx.fid.mu, ctx.fid.sigma),
         INCEPTION_SCORE: is_mean,
         **coverage.metrics(),
         PRECISION: precision,
         RECALL: recall,
-        LOG_LIKELIHOOD: ll,
-        LOG_LIKELIHOOD_SE: ll_se,
-        PARZEN_SIGMA: bandwidth,
     }
 
 

@@ -1,8 +1,13 @@
-"""Training loops on whole-tensor datasets (pure PyTorch: no optuna here).
+"""Training helpers every family uses (pure PyTorch: no optuna here).
 
 Data lives on the trial's device as one tensor; batches are index slices of a per-epoch
 permutation, so there is no DataLoader and no host sync per step: the epoch's loss is
 accumulated on the device and read once at the end of the epoch.
+
+Divergence rules (``check_divergence``; the trial then ends PRUNED with the rule in
+``prune_reason``): a non-finite loss or gradient norm; a gradient norm above ``MAX_GRAD_NORM``
+(exploding gradients); a discriminator loss below ``COLLAPSE_LOSS_D`` over a whole epoch
+(collapsed: D separates perfectly and G learns nothing).
 """
 
 from __future__ import annotations
@@ -15,9 +20,13 @@ from pathlib import Path
 
 import torch
 
-from genstudy.models import VAE
+from genstudy.errors import DataError
 
-__all__ = ["DivergedError", "adam", "autocast", "grad_norm", "train_vae_epoch", "training_precision", "vae_neg_elbo"]
+__all__ = ["COLLAPSE_LOSS_D", "MAX_GRAD_NORM", "DivergedError", "adam", "autocast", "check_divergence", "grad_norm",
+           "require_conv_shape", "training_precision"]
+
+MAX_GRAD_NORM = 1e4
+COLLAPSE_LOSS_D = 1e-3
 
 
 def adam(params: Iterable[torch.nn.Parameter], *, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
@@ -67,42 +76,24 @@ class DivergedError(RuntimeError):
     """Training produced a non-finite loss or parameters; the message says where."""
 
 
-def train_vae_epoch(
-    model: VAE,
-    optimizer: torch.optim.Optimizer,
-    x: torch.Tensor,
-    *,
-    batch_size: int,
-    beta: float,
-    generator: torch.Generator,
-    precision: str = "fp32",
-) -> float:
-    """One pass over ``x`` in shuffled batches; returns the mean training loss (nats/image)."""
-    model.train()
-    n = x.shape[0]
-    perm = torch.randperm(n, generator=generator, device=generator.device).to(x.device)
-    total = torch.zeros((), device=x.device)
-    for start in range(0, n, batch_size):
-        xb = x[perm[start : start + batch_size]]
-        with autocast(x.device, precision):
-            loss = model.loss(xb, beta, generator=generator if generator.device == x.device else None)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total += loss.detach() * xb.shape[0]
-    value = float(total / n)  # the one host sync of the epoch
-    if not math.isfinite(value):
-        raise DivergedError(f"training loss became {value} (non-finite); lower lr or batch_size")
-    return value
+def check_divergence(losses: dict[str, float], max_grad_norm: float | None = None, *, discriminator: bool = True) -> None:
+    """Raise ``DivergedError`` naming the rule an epoch broke (see the module docstring).
+
+    ``losses`` are the epoch's mean losses; ``max_grad_norm`` the largest gradient norm of the
+    epoch (None: not tracked); ``discriminator`` applies the collapse rule to ``loss_d``.
+    """
+    bad = [k for k, v in losses.items() if not math.isfinite(v)]
+    if bad or (max_grad_norm is not None and not math.isfinite(max_grad_norm)):
+        raise DivergedError(f"non-finite {', '.join(bad) or 'gradient norm'}; lower the learning rates")
+    if max_grad_norm is not None and max_grad_norm > MAX_GRAD_NORM:
+        raise DivergedError(f"exploding gradients (norm {max_grad_norm:.3g} > {MAX_GRAD_NORM:g}); lower the learning rates")
+    if discriminator and losses.get("loss_d", 1.0) < COLLAPSE_LOSS_D:
+        raise DivergedError(f"discriminator collapsed (loss_d {losses['loss_d']:.2g} < {COLLAPSE_LOSS_D:g} over an epoch)")
 
 
-@torch.no_grad()
-def vae_neg_elbo(model: VAE, x: torch.Tensor, *, batch_size: int = 500, seed: int = 0) -> float:
-    """Negative ELBO (beta = 1, one sample per image) averaged over ``x``: nats per image."""
-    model.eval()
-    g = torch.Generator(device=x.device).manual_seed(seed)
-    total = torch.zeros((), device=x.device, dtype=torch.float64)
-    for start in range(0, x.shape[0], batch_size):
-        rec, kl = model.elbo_terms(x[start : start + batch_size], generator=g)
-        total += (kl - rec).double().sum()
-    return float(total / x.shape[0])
+def require_conv_shape(family: str, image_shape: tuple[int, int, int]) -> None:
+    """Refuse images whose height or width is not a multiple of 4 (two stride-2 conv layers)."""
+    _, h, w = image_shape
+    if h % 4 or w % 4:
+        raise DataError(f"objective {family}: images of {h}x{w} pixels; its conv layers need height and width divisible "
+                        "by 4: set dataset.size to a multiple of 4 (e.g. 32)")

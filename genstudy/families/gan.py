@@ -2,46 +2,33 @@
 
 One iteration per real batch: ``d_steps`` discriminator updates (same real batch, fresh fakes),
 then ``g_steps`` generator updates. Losses, and the largest gradient norm of the epoch, are
-accumulated on the device and read once per epoch. Divergence rules (trial ends PRUNED with
-the rule in ``prune_reason``): a non-finite loss; a gradient norm above ``MAX_GRAD_NORM``
-(exploding gradients); a discriminator loss below ``COLLAPSE_LOSS_D`` over a whole epoch
-(collapsed: D separates perfectly and G learns nothing).
+accumulated on the device and read once per epoch; genstudy's divergence rules
+(``genstudy.families._train.check_divergence``) end a diverged trial as PRUNED with its reason.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from genstudy.data import require_labels
+from genstudy.families._common import ADVERSARIAL_METRICS, ADVERSARIAL_TRAINING, SAMPLE_METRICS, TABLE_METRICS
+from genstudy.families._contract import Family
+from genstudy.families._images import save_checkpoint_artifact, save_grid, stacked
+from genstudy.families._samples import classifier_logits, sample_metrics, sample_stand_in
+from genstudy.families._train import adam, autocast, check_divergence, grad_norm
 from genstudy.metrics import LABEL_ACCURACY, LOG_LIKELIHOOD_ESTIMATOR, PARZEN, label_accuracy
 from genstudy.models import Discriminator, GANConfig, Generator, d_loss, g_loss, sample
-from genstudy.objectives._context import EvalContext
-from genstudy.objectives._gen_eval import classifier_logits, sample_metrics, sample_stand_in
-from genstudy.objectives._images import save_checkpoint_artifact, save_grid, stacked
-from genstudy.objectives._train import DivergedError, adam, autocast, grad_norm
-from genstudy.spec import StudySpec
+from genstudy.models.gan import ARCHS
+from genstudy.schema import MetricDef, ParamDef
 
-__all__ = ["GanFamily", "MAX_GRAD_NORM", "COLLAPSE_LOSS_D", "check_epoch"]
+__all__ = ["CganFamily", "GanFamily"]
 
-MAX_GRAD_NORM = 1e4
-COLLAPSE_LOSS_D = 1e-3
 _PRUNE_SEED = 12345
 _EVAL_BATCH = 500
-
-
-def check_epoch(losses: dict[str, float], max_grad_norm: float, *, discriminator: bool = True) -> None:
-    """Raise ``DivergedError`` naming the rule an epoch broke (see the module docstring)."""
-    bad = [k for k, v in losses.items() if not math.isfinite(v)]
-    if bad or not math.isfinite(max_grad_norm):
-        raise DivergedError(f"non-finite {', '.join(bad) or 'gradient norm'}; lower the learning rates")
-    if max_grad_norm > MAX_GRAD_NORM:
-        raise DivergedError(f"exploding gradients (norm {max_grad_norm:.3g} > {MAX_GRAD_NORM:g}); lower the learning rates")
-    if discriminator and losses.get("loss_d", 1.0) < COLLAPSE_LOSS_D:
-        raise DivergedError(f"discriminator collapsed (loss_d {losses['loss_d']:.2g} < {COLLAPSE_LOSS_D:g} over an epoch)")
 
 
 @dataclass
@@ -53,13 +40,30 @@ class _Run:
     rng: torch.Generator
 
 
-class GanFamily:
-    """``conditional=True`` is the conditional GAN: both networks see the class label."""
+class GanFamily(Family):
+    """The unconditional GAN; ``CganFamily`` below is the conditional one."""
 
-    def __init__(self, spec: StudySpec, context: EvalContext, *, conditional: bool = False) -> None:
-        self.spec = spec
-        self.ctx = context
-        self.n_classes = context.dataset.n_classes if conditional else 0
+    name = "gan"
+    conditional = False
+    params = (
+        ParamDef("g_lr", float, 2e-4, "generator Adam learning rate (search it on a log scale)", 1e-7, 1.0),
+        ParamDef("d_lr", float, 2e-4, "discriminator Adam learning rate (search it on a log scale)", 1e-7, 1.0),
+        ParamDef("g_steps", int, 1, "generator updates per iteration", 1, 20),
+        ParamDef("arch", str, "dcgan", "dcgan (conv) or mlp", choices=ARCHS),
+        *ADVERSARIAL_TRAINING,
+    )
+    metrics = (
+        *SAMPLE_METRICS,
+        *ADVERSARIAL_METRICS,
+        MetricDef("loss", "minimize", "generator loss on held-out data (= loss_g)"),
+    )
+    table_metrics = TABLE_METRICS
+
+    def __init__(self, spec: Any, context: Any) -> None:
+        super().__init__(spec, context)
+        if self.conditional:
+            require_labels(context.dataset, "objective cgan (the conditional GAN trains on class labels)")
+        self.n_classes = context.dataset.n_classes if self.conditional else 0
 
     def build(self, params: dict[str, Any], seed: int) -> _Run:
         torch.manual_seed(seed)
@@ -122,7 +126,7 @@ class GanFamily:
                 sum_g += loss.detach()
             n_iter += 1
         losses = {"loss_d": float(sum_d) / (n_iter * params["d_steps"]), "loss_g": float(sum_g) / (n_iter * params["g_steps"])}
-        check_epoch(losses, float(max_norm))
+        check_divergence(losses, float(max_norm))
         return losses
 
     @torch.no_grad()
@@ -162,7 +166,7 @@ class GanFamily:
         images, labels = self._samples(run, self.spec.evaluation.n_samples, seed + 777)
         out = sample_metrics(self.ctx, images) | self._held_out(run, params, ds.test_x, ds.test_y)
         out["loss"] = out["loss_g"]
-        if self.n_classes:
+        if self.n_classes and self.ctx.has_classifier:
             out[LABEL_ACCURACY] = label_accuracy(classifier_logits(self.ctx, images), labels)
         return out
 
@@ -182,3 +186,14 @@ class GanFamily:
         ckpt = save_checkpoint_artifact(out_dir / "checkpoint.pt", {"generator": run.g, "discriminator": run.d},
                                         run.g.config, params)
         return [(grid, "image/png"), (ckpt, "application/octet-stream")]
+
+
+class CganFamily(GanFamily):
+    """The conditional GAN: both networks see the class label (a projection discriminator)."""
+
+    name = "cgan"
+    conditional = True
+    metrics = (
+        *GanFamily.metrics,
+        MetricDef("label_accuracy", "maximize", "how often the classifier agrees with the label asked for", ("classifier",)),
+    )

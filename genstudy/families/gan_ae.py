@@ -2,8 +2,8 @@
 ``adv_weight: 0`` the plain (``sigma: 0``) or denoising (``noise: input``) autoencoder.
 
 Per real batch: one encoder/decoder step (reconstruction + adversarial terms), then
-``d_steps`` discriminator steps (when ``adv_weight > 0``). The divergence rules of the GAN
-family apply (see ``genstudy.objectives._gan``).
+``d_steps`` discriminator steps (when ``adv_weight > 0``). genstudy's divergence rules apply
+(``genstudy.families._train.check_divergence``).
 """
 
 from __future__ import annotations
@@ -14,14 +14,22 @@ from typing import Any
 
 import torch
 
+from genstudy.families._common import (
+    ADVERSARIAL_METRICS,
+    ADVERSARIAL_TRAINING,
+    RECONSTRUCTION_METRICS,
+    SAMPLE_METRICS,
+    TABLE_METRICS,
+)
+from genstudy.families._contract import Family
+from genstudy.families._images import save_checkpoint_artifact, save_pairs_grid, stacked
+from genstudy.families._samples import sample_metrics, sample_stand_in
+from genstudy.families._train import adam, autocast, check_divergence, grad_norm, require_conv_shape
 from genstudy.metrics import LOG_LIKELIHOOD_ESTIMATOR, MSE, PARZEN, SSIM, mse, ssim
 from genstudy.models import GANAE, GANAEConfig, reconstruction_loss
-from genstudy.objectives._context import EvalContext
-from genstudy.objectives._gan import check_epoch
-from genstudy.objectives._gen_eval import sample_metrics, sample_stand_in
-from genstudy.objectives._images import save_checkpoint_artifact, save_pairs_grid, stacked
-from genstudy.objectives._train import adam, autocast, grad_norm
-from genstudy.spec import StudySpec
+from genstudy.models.gan_ae import NOISE_PLACES
+from genstudy.models.losses import RECON_KINDS
+from genstudy.schema import MetricDef, ParamDef
 
 __all__ = ["GanAeFamily"]
 
@@ -37,10 +45,31 @@ class _Run:
     rng: torch.Generator
 
 
-class GanAeFamily:
-    def __init__(self, spec: StudySpec, context: EvalContext) -> None:
-        self.spec = spec
-        self.ctx = context
+class GanAeFamily(Family):
+    name = "gan_ae"
+    params = (
+        ParamDef("lr", float, 2e-4, "encoder/decoder Adam learning rate (search it on a log scale)", 1e-7, 1.0),
+        ParamDef("d_lr", float, 2e-4, "discriminator Adam learning rate (search it on a log scale)", 1e-7, 1.0),
+        ParamDef("sigma", float, 0.1, "std of the Gaussian noise (0 = none)", 0.0, 10.0),
+        ParamDef("noise", str, "input", "where sigma's noise goes: input (denoising), latent, both", choices=NOISE_PLACES),
+        ParamDef("skip", bool, False, "U-Net-like encoder-decoder skip connections"),
+        ParamDef("image_discriminator", bool, False, "a second discriminator on images"),
+        ParamDef("adv_weight", float, 1.0, "weight of the adversarial terms (0 = plain/denoising autoencoder)", 0.0, 1000.0),
+        ParamDef("recon_weight", float, 1.0, "weight of the reconstruction term", 0.0, 1000.0),
+        ParamDef("recon_loss", str, "mse", "reconstruction loss", choices=RECON_KINDS),
+        *ADVERSARIAL_TRAINING,
+    )
+    metrics = (
+        *SAMPLE_METRICS,
+        *ADVERSARIAL_METRICS,
+        *RECONSTRUCTION_METRICS,
+        MetricDef("loss", "minimize", "reconstruction loss on the test split"),
+    )
+    table_metrics = TABLE_METRICS
+
+    def __init__(self, spec: Any, context: Any) -> None:
+        super().__init__(spec, context)
+        require_conv_shape(self.name, context.dataset.image_shape)
 
     def build(self, params: dict[str, Any], seed: int) -> _Run:
         torch.manual_seed(seed)
@@ -86,7 +115,7 @@ class GanAeFamily:
         losses = {"recon": float(sums["recon"]) / n_iter}
         if run.opt_d is not None:
             losses |= {"loss_g": float(sums["loss_g"]) / n_iter, "loss_d": float(sums["loss_d"]) / n_iter}
-        check_epoch(losses, float(max_norm), discriminator=run.opt_d is not None)
+        check_divergence(losses, float(max_norm), discriminator=run.opt_d is not None)
         return losses
 
     @torch.no_grad()

@@ -8,22 +8,34 @@ MSE and SSIM.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from genstudy.metrics import FID, LOG_LIKELIHOOD, LOG_LIKELIHOOD_ESTIMATOR, LOG_LIKELIHOOD_SE, MSE, SSIM
-from genstudy.metrics import iwae_log_likelihood, mse, ssim
+from genstudy.families._common import RECONSTRUCTION_METRICS, SAMPLE_METRICS, TABLE_METRICS
+from genstudy.families._contract import Family
+from genstudy.families._images import save_checkpoint_artifact, save_pairs_grid, stacked
+from genstudy.families._samples import sample_metrics, sample_stand_in
+from genstudy.families._train import DivergedError, adam, autocast, require_conv_shape
+from genstudy.metrics import (
+    FID,
+    LOG_LIKELIHOOD,
+    LOG_LIKELIHOOD_ESTIMATOR,
+    LOG_LIKELIHOOD_SE,
+    MSE,
+    SSIM,
+    iwae_log_likelihood,
+    mse,
+    ssim,
+)
 from genstudy.models import VAE, VAEConfig
-from genstudy.objectives._context import EvalContext
-from genstudy.objectives._gen_eval import sample_metrics, sample_stand_in
-from genstudy.objectives._images import save_checkpoint_artifact, save_pairs_grid, stacked
-from genstudy.objectives._train import adam, train_vae_epoch, vae_neg_elbo
-from genstudy.spec import StudySpec
+from genstudy.models.layers import ACTIVATIONS
+from genstudy.schema import MetricDef, ParamDef
 
-__all__ = ["VaeFamily"]
+__all__ = ["VaeFamily", "train_vae_epoch", "vae_neg_elbo"]
 
 _EVAL_BATCH = 250
 # IWAE decodes (images x samples) latents per call. On a CPU 250 x 50 = 12,500 at once spill the
@@ -31,7 +43,7 @@ _EVAL_BATCH = 250
 # wants the large calls.
 _IWAE_CPU_IMAGES, _IWAE_CPU_SAMPLES = 50, 10
 PARZEN_LL = "log_likelihood_parzen"  # the Parzen-window estimate, beside the IWAE log_likelihood
-_SAMPLE_METRICS = (PARZEN_LL, "fid_inception", "inception_score", "precision", "recall", "class_coverage", "class_kl")
+_SAMPLE_METRICS = (PARZEN_LL, *(m.name for m in SAMPLE_METRICS if m.name != FID))
 _PRUNE_SEED = 12345
 
 
@@ -43,10 +55,29 @@ class _Run:
     val_loss: float = float("nan")
 
 
-class VaeFamily:
-    def __init__(self, spec: StudySpec, context: EvalContext) -> None:
-        self.spec = spec
-        self.ctx = context
+class VaeFamily(Family):
+    name = "vae"
+    params = (
+        ParamDef("lr", float, 1e-3, "Adam learning rate (search it on a log scale)", 1e-7, 1.0),
+        ParamDef("batch_size", int, 64, "images per optimisation step", 1, 8192),
+        ParamDef("latent_dim", int, 16, "size of the latent code z", 1, 1024),
+        ParamDef("beta", float, 1.0, "weight of the KL term (beta-VAE); 1 is the ELBO", 0.0, 100.0),
+        ParamDef("activation", str, "relu", "hidden activation", choices=ACTIVATIONS),
+        ParamDef("width", int, 32, "channels of the first conv layer", 4, 512),
+        ParamDef("epochs", int, None, "training epochs (default: budget.epochs)", 1, 100_000),
+    )
+    metrics = (
+        *SAMPLE_METRICS,
+        *RECONSTRUCTION_METRICS,
+        MetricDef("log_likelihood", "maximize", "IWAE estimate of log p(x), nats per test image"),
+        MetricDef(PARZEN_LL, "maximize", "Parzen-window log-likelihood of samples, as for the GANs"),
+        MetricDef("loss", "minimize", "negative ELBO (beta=1) on the test split, nats per image"),
+    )
+    table_metrics = TABLE_METRICS
+
+    def __init__(self, spec: Any, context: Any) -> None:
+        super().__init__(spec, context)
+        require_conv_shape(self.name, context.dataset.image_shape)
 
     def build(self, params: dict[str, Any], seed: int) -> _Run:
         torch.manual_seed(seed)
@@ -118,3 +149,44 @@ class VaeFamily:
                                inputs=x, reconstructions=model.reconstruct(x))
         ckpt = save_checkpoint_artifact(out_dir / "checkpoint.pt", {"vae": model}, model.config, params)
         return [(grid, "image/png"), (ckpt, "application/octet-stream")]
+
+
+def train_vae_epoch(
+    model: VAE,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    *,
+    batch_size: int,
+    beta: float,
+    generator: torch.Generator,
+    precision: str = "fp32",
+) -> float:
+    """One pass over ``x`` in shuffled batches; returns the mean training loss (nats/image)."""
+    model.train()
+    n = x.shape[0]
+    perm = torch.randperm(n, generator=generator, device=generator.device).to(x.device)
+    total = torch.zeros((), device=x.device)
+    for start in range(0, n, batch_size):
+        xb = x[perm[start : start + batch_size]]
+        with autocast(x.device, precision):
+            loss = model.loss(xb, beta, generator=generator if generator.device == x.device else None)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach() * xb.shape[0]
+    value = float(total / n)  # the one host sync of the epoch
+    if not math.isfinite(value):
+        raise DivergedError(f"training loss became {value} (non-finite); lower lr or batch_size")
+    return value
+
+
+@torch.no_grad()
+def vae_neg_elbo(model: VAE, x: torch.Tensor, *, batch_size: int = 500, seed: int = 0) -> float:
+    """Negative ELBO (beta = 1, one sample per image) averaged over ``x``: nats per image."""
+    model.eval()
+    g = torch.Generator(device=x.device).manual_seed(seed)
+    total = torch.zeros((), device=x.device, dtype=torch.float64)
+    for start in range(0, x.shape[0], batch_size):
+        rec, kl = model.elbo_terms(x[start : start + batch_size], generator=g)
+        total += (kl - rec).double().sum()
+    return float(total / x.shape[0])

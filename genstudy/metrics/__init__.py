@@ -3,7 +3,8 @@
 - FID in a domain classifier's feature space (:class:`FidEvaluator`, :func:`frechet_distance`)
 - optional FID in Inception-v3 pool3 space from a local weights file (:func:`inception_fid_evaluator`)
 - importance-weighted log-likelihood (:func:`iwae_log_likelihood`)
-- per-image reconstruction metrics (:func:`mse`, :func:`ssim`)
+- per-image reconstruction metrics (:func:`mse`, :func:`psnr`, :func:`ssim`); LPIPS in
+  :mod:`genstudy.metrics._lpips` (backbones from local files, :mod:`genstudy.metrics._weights`)
 - Gaussian Parzen-window log-likelihood (:func:`parzen_log_likelihood`, :func:`select_parzen_sigma`)
 - inception score, class coverage and label accuracy in the classifier's label space
   (:func:`inception_score`, :func:`class_coverage`, :func:`label_accuracy`)
@@ -33,7 +34,7 @@ from genstudy.metrics._coverage import (
 )
 from genstudy.metrics._fid import CLASSIFIER_SHA256, FID, FID_FLOOR, FidEvaluator
 from genstudy.metrics._frechet import frechet_distance, gaussian_stats
-from genstudy.metrics._image import MSE, SSIM, mse, ssim
+from genstudy.metrics._image import MSE, PSNR, SSIM, mse, psnr, ssim
 from genstudy.metrics._inception import (
     FID_INCEPTION,
     INCEPTION_FEATURE_DIM,
@@ -81,6 +82,7 @@ __all__ = [
     "PARZEN",
     "PARZEN_SIGMA",
     "PRECISION",
+    "PSNR",
     "RECALL",
     "SSIM",
     "ClassCoverage",
@@ -98,6 +100,7 @@ __all__ = [
     "load_inception_v3",
     "load_or_train_classifier",
     "mse",
+    "psnr",
     "parzen_log_likelihood",
     "precision_recall",
     "select_parzen_sigma",

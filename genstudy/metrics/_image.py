@@ -1,4 +1,4 @@
-"""Per-image reconstruction metrics: mean squared error and SSIM.
+"""Per-image reconstruction metrics: mean squared error, PSNR and SSIM.
 
 SSIM follows Wang et al. (2004) as scikit-image implements it with
 ``structural_similarity(x, y, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["MSE", "SSIM", "mse", "ssim"]
+__all__ = ["MSE", "PSNR", "SSIM", "mse", "psnr", "ssim"]
 
 MSE = "mse"
+PSNR = "psnr"
 SSIM = "ssim"
 
 _SIGMA = 1.5
@@ -36,6 +37,13 @@ def mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Per-image mean squared error (N,) of batches ``x`` and ``y`` (N, ...)."""
     _check_pair(x, y)
     return (x - y).square().flatten(1).mean(dim=1)
+
+
+def psnr(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+    """Per-image peak signal-to-noise ratio in dB (N,): ``10 log10(data_range^2 / mse)``, in float64
+    (identical images give +inf)."""
+    err = mse(x.to(torch.float64), y.to(torch.float64))
+    return 10.0 * torch.log10(data_range**2 / err)
 
 
 def _window(height: int, width: int) -> tuple[int, float]:

@@ -102,7 +102,7 @@ def select_parzen_sigma(
     _check_sigmas(sigmas, "grid")
     values = _log_densities(samples, x_val, sigmas, batch_size=batch_size, sample_chunk=sample_chunk)
     means = values.mean(dim=1).tolist()
-    table = [(float(s), float(m)) for s, m in zip(sigmas, means)]
+    table = [(float(s), float(m)) for s, m in zip(sigmas, means, strict=True)]
     best = max(range(len(sigmas)), key=lambda i: (means[i], -i))  # first maximum
     if len(sigmas) > 1 and sigmas[best] in (min(sigmas), max(sigmas)):
         _logger.warning(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from genstudy.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from genstudy.models.gan import Discriminator, GANConfig, Generator, sample, weights_init
+from genstudy.models.checkpoint import Checkpoint, checkpointable, load_checkpoint, save_checkpoint
+from genstudy.models.gan import Discriminator, GANConfig, Generator, sample
 from genstudy.models.gan_ae import GANAE, AELoss, Decoder, Encoder, GANAEConfig, LatentDiscriminator
+from genstudy.models.layers import make_activation, weights_init
 from genstudy.models.losses import d_loss, g_loss, reconstruction_loss
-from genstudy.models.vae import VAE, VAEConfig, make_activation
+from genstudy.models.vae import VAE, VAEConfig
 
 __all__ = [
     "VAE",
@@ -27,6 +28,7 @@ __all__ = [
     "g_loss",
     "reconstruction_loss",
     "Checkpoint",
+    "checkpointable",
     "save_checkpoint",
     "load_checkpoint",
 ]

@@ -7,8 +7,9 @@ A checkpoint is one dict of plain types and tensors, never a pickled object::
      "modules": {"generator": <state dict>, "discriminator": <state dict>},
      "extra": {...}}          # optional user values: plain types and tensors only
 
-The config class is looked up by name among the model configs below, so loading never executes
-stored code; a config of another class is refused when saving.
+The config class is looked up by name among the config dataclasses marked ``@checkpointable``
+(every model module marks its own, a plug-in family's model too), so loading never executes stored
+code; a config of another class is refused when saving.
 """
 
 from __future__ import annotations
@@ -22,15 +23,27 @@ from typing import Any
 import torch
 from torch import nn
 
-from genstudy.models.gan import GANConfig
-from genstudy.models.gan_ae import GANAEConfig
-from genstudy.models.vae import VAEConfig
-
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "config_to_dict", "config_from_dict", "CONFIG_CLASSES"]
+__all__ = ["CONFIG_CLASSES", "Checkpoint", "checkpointable", "config_from_dict", "config_to_dict", "load_checkpoint",
+           "save_checkpoint"]
 
 FORMAT = "genstudy-checkpoint/1"
-CONFIG_CLASSES: dict[str, type] = {cls.__name__: cls for cls in (GANConfig, GANAEConfig, VAEConfig)}
+CONFIG_CLASSES: dict[str, type] = {}  # class name -> config dataclass, filled by @checkpointable
 PathOrBuffer = str | os.PathLike[str] | io.BytesIO
+
+
+def checkpointable(cls: type) -> type:
+    """Class decorator: checkpoints may store and load configs of this dataclass (by class name).
+
+    Loading refuses every class not marked so; two different classes may not share a name.
+    """
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"@checkpointable needs a dataclass, got {cls.__qualname__}")
+    known = CONFIG_CLASSES.get(cls.__name__)
+    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ValueError(f"config class name {cls.__name__} is taken by {known.__module__}.{known.__qualname__}; "
+                         "rename one of the two")
+    CONFIG_CLASSES[cls.__name__] = cls
+    return cls
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
@@ -46,7 +59,8 @@ def config_from_dict(data: dict[str, Any]) -> Any:
     """The config object back from ``config_to_dict``; unknown classes or fields raise ValueError."""
     name = data.get("class")
     if name not in CONFIG_CLASSES:
-        raise ValueError(f"unknown config class {name!r} in checkpoint; known: {', '.join(CONFIG_CLASSES)}")
+        raise ValueError(f"unknown config class {name!r} in checkpoint; known: {', '.join(CONFIG_CLASSES)} (import the "
+                         "module of the model family that wrote it first)")
     cls = CONFIG_CLASSES[name]
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data["fields"]) - known)
@@ -57,7 +71,7 @@ def config_from_dict(data: dict[str, Any]) -> Any:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    config: Any  # the model config object (GANConfig, GANAEConfig or VAEConfig)
+    config: Any  # the model config object (a @checkpointable dataclass: GANConfig, VAEConfig, ...)
     state_dicts: dict[str, dict[str, torch.Tensor]]  # module name -> state dict
     extra: dict[str, Any] = field(default_factory=dict)
 

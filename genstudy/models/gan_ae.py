@@ -33,9 +33,10 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from genstudy.models.gan import Discriminator, GANConfig, check_image_config, evaluating, init_model, randn
+from genstudy.models.checkpoint import checkpointable
+from genstudy.models.gan import Discriminator, GANConfig
+from genstudy.models.layers import check_image_config, evaluating, init_model, make_activation, randn
 from genstudy.models.losses import LOSS_KINDS, RECON_KINDS, d_loss, g_loss, reconstruction_loss
-from genstudy.models.vae import make_activation
 
 __all__ = ["GANAEConfig", "Encoder", "Decoder", "LatentDiscriminator", "GANAE", "AELoss", "NOISE_PLACES"]
 
@@ -43,6 +44,7 @@ NOISE_PLACES = ("input", "latent", "both")
 Skips = tuple[torch.Tensor, torch.Tensor]  # (B, w, H/2, W/2), (B, 2w, H/4, W/4)
 
 
+@checkpointable
 @dataclass(frozen=True)
 class GANAEConfig:
     image_shape: tuple[int, int, int]  # (C, H, W), H and W divisible by 4

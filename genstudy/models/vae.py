@@ -15,11 +15,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["VAEConfig", "VAE", "make_activation"]
+from genstudy.models.checkpoint import checkpointable
+from genstudy.models.layers import make_activation
+
+__all__ = ["VAEConfig", "VAE"]
 
 _LOG_2PI = math.log(2 * math.pi)
 
 
+@checkpointable
 @dataclass(frozen=True)
 class VAEConfig:
     image_shape: tuple[int, int, int]  # (C, H, W)
@@ -31,17 +35,6 @@ class VAEConfig:
         c, h, w = self.image_shape
         if h % 4 or w % 4:
             raise ValueError(f"VAE needs image height and width divisible by 4, got {self.image_shape}")
-
-
-def make_activation(name: str) -> nn.Module:
-    """The hidden activation named in a spec (leaky_relu uses slope 0.2)."""
-    if name == "relu":
-        return nn.ReLU()
-    if name == "leaky_relu":
-        return nn.LeakyReLU(0.2)
-    if name == "gelu":
-        return nn.GELU()
-    raise ValueError(f"unknown activation {name!r}; use relu, leaky_relu or gelu")
 
 
 class VAE(nn.Module):

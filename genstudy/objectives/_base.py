@@ -1,6 +1,7 @@
 """The objective every model family shares: params, seeds in lockstep, pruning, storing.
 
-A ``Family`` knows how to build, train, validate and evaluate one model (no optuna there);
+A ``Family`` (genstudy.families) knows how to build, train, validate and evaluate one model (no
+optuna there);
 ``StudyObjective`` turns it into ``objective(trial)`` for ``study.optimize``:
 
 - the params of the trial (defaults, then fixed, then suggested);
@@ -23,47 +24,23 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import optuna
 
+from genstudy import names
+from genstudy.families import EvalContext, Family
+from genstudy.families._train import DivergedError
 from genstudy.metrics import CLASSIFIER_SHA256, FID_FLOOR
-from genstudy.objectives._context import EvalContext
-from genstudy.objectives._resume import discard_checkpoint, load_resume, save_resume
+from genstudy.objectives._resume import check_run, discard_checkpoint, load_resume, save_resume
 from genstudy.objectives._search import suggest_params
-from genstudy.objectives._train import DivergedError
 from genstudy.spec import StudySpec
 
-__all__ = ["Family", "StudyObjective", "VALIDATION_OF_ATTR", "VALIDATION_SEEDS_ATTR"]
-
-VALIDATION_OF_ATTR = "validation_of"  # trial number whose params a validation trial re-runs
-VALIDATION_SEEDS_ATTR = "validation_seeds"  # the fresh seeds a validation trial trains
+__all__ = ["StudyObjective"]
 
 _log = logging.getLogger(__name__)
 
 S = optuna.trial.TrialState
-
-
-class Family(Protocol):
-    """Training and evaluation of one model family on an ``EvalContext`` (no optuna here)."""
-
-    def build(self, params: dict[str, Any], seed: int) -> Any:
-        """A fresh model (and its optimizers and RNG) for ``seed``: the "run" passed back below."""
-
-    def train_epoch(self, run: Any, params: dict[str, Any]) -> dict[str, float]:
-        """One epoch; returns its mean training losses (raise ``DivergedError`` if non-finite)."""
-
-    def validate(self, run: Any, params: dict[str, Any], metric: str) -> tuple[dict[str, float], float]:
-        """Cheap validation curves of this epoch, and the stand-in value of ``metric``."""
-
-    def evaluate(self, run: Any, params: dict[str, Any], seed: int) -> dict[str, float]:
-        """Final metrics of a trained run (metric name -> value)."""
-
-    def attrs(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Constant user attrs describing how metrics were estimated (e.g. estimator names)."""
-
-    def artifacts(self, run: Any, params: dict[str, Any], out_dir: Path) -> list[tuple[Path, str]]:
-        """Files worth keeping with the trial (sample grid PNG, checkpoint): (path, mimetype)."""
 
 
 class StudyObjective:
@@ -87,9 +64,10 @@ class StudyObjective:
 
     def _run(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         params = suggest_params(trial, self.spec)
-        trial.set_user_attr("params_resolved", params)
-        seeds = trial.user_attrs.get(VALIDATION_SEEDS_ATTR) or [self.spec.seed + r for r in range(self.spec.repeats)]
+        trial.set_user_attr(names.PARAMS_RESOLVED, params)
+        seeds = trial.user_attrs.get(names.VALIDATION_SEEDS) or [self.spec.seed + r for r in range(self.spec.repeats)]
         runs = [self.family.build(params, seed) for seed in seeds]
+        check_run(runs[0], self.spec.objective)
         first = self.spec.metrics[0]
         curves: dict[str, list[float]] = defaultdict(list)
         done = 0
@@ -98,7 +76,7 @@ class StudyObjective:
             done = min(resumed.epoch, params["epochs"])
             curves.update({k: list(v) for k, v in resumed.curves.items()})
             if len(self.spec.metrics) == 1:  # the pruner sees the whole curve, as if never interrupted
-                for step, value in enumerate(curves[f"val_{first}"][:done], 1):
+                for step, value in enumerate(curves[names.VAL_PREFIX + first][:done], 1):
                     trial.report(value, step)
         every = self.spec.budget.checkpoint_every
         started = time.perf_counter()
@@ -115,24 +93,28 @@ class StudyObjective:
                 for key in checks[0][0]:
                     curves[key].append(_mean([c[0][key] for c in checks]))
                 value = _mean([c[1] for c in checks])
-                curves[f"val_{first}"].append(value)
+                pruned_on = names.VAL_PREFIX + first  # one value per epoch: the one the pruner sees
+                if pruned_on in checks[0][0]:  # the family's own held-out curve of that metric (val_loss)
+                    curves[pruned_on][-1] = value
+                else:
+                    curves[pruned_on].append(value)
                 _log.debug("trial %d epoch %d: train %.2f s, validation %.2f s", trial.number, epoch, t1 - t0,
                            time.perf_counter() - t1)
                 self._maybe_prune(trial, epoch, value, curves)
                 if self.artifact_store is not None and every and epoch % every == 0 and epoch < params["epochs"]:
                     save_resume(trial, self.artifact_store, runs, epoch, curves)
         except DivergedError as e:
-            self._end_pruned(trial, curves, f"diverged at epoch {len(curves.get(f'val_{first}', [])) + 1}: {e}")
+            self._end_pruned(trial, curves, f"{names.DIVERGED} at epoch {len(curves.get(names.VAL_PREFIX + first, [])) + 1}: {e}")
 
         train_seconds = (time.perf_counter() - started - validate_seconds) / len(seeds)
         validate_seconds /= len(seeds)
         t0 = time.perf_counter()
-        per_seed = [self.family.evaluate(run, params, seed) | {"seed": seed, "train_seconds": train_seconds}
-                    for run, seed in zip(runs, seeds)]
+        per_seed = [self.family.evaluate(run, params, seed) | {names.SEED: seed, names.TRAIN_SECONDS: train_seconds}
+                    for run, seed in zip(runs, seeds, strict=True)]
         eval_seconds = (time.perf_counter() - t0) / len(seeds)
         for s in per_seed:
-            s["eval_seconds"] = eval_seconds
-            s["validate_seconds"] = validate_seconds  # the per-epoch pruning values
+            s[names.EVAL_SECONDS] = eval_seconds
+            s[names.VALIDATE_SECONDS] = validate_seconds  # the per-epoch pruning values
         values = self._store(trial, params, per_seed, curves)
         if self.artifact_store is not None:
             self._upload(trial, runs[0], params)
@@ -152,40 +134,42 @@ class StudyObjective:
         p = self.spec.pruner
         if epoch <= p.n_warmup_steps:
             return False
-        key = f"val_{self.spec.metrics[0]}"
-        others = [t.user_attrs["curves"][key][epoch - 1]
+        key = names.VAL_PREFIX + self.spec.metrics[0]
+        others = [t.user_attrs[names.CURVES][key][epoch - 1]
                   for t in trial.study.get_trials(deepcopy=False, states=(S.COMPLETE, S.PRUNED))
-                  if len(t.user_attrs.get("curves", {}).get(key, [])) >= epoch]
+                  if len(t.user_attrs.get(names.CURVES, {}).get(key, [])) >= epoch]
         if len(others) < max(p.n_startup_trials, 1):
             return False
         median = statistics.median(others)
         return value > median if self.spec.directions[0] == "minimize" else value < median
 
     def _end_pruned(self, trial: optuna.Trial, curves: dict, reason: str) -> None:
-        trial.set_user_attr("curves", dict(curves))
-        trial.set_user_attr("prune_reason", reason)
+        trial.set_user_attr(names.CURVES, dict(curves))
+        trial.set_user_attr(names.PRUNE_REASON, reason)
         discard_checkpoint(trial, self.artifact_store)
         raise optuna.TrialPruned(reason)
 
-    def _store(self, trial: optuna.Trial, params: dict, per_seed: list[dict[str, Any]], curves: dict) -> float | tuple[float, ...]:
-        names = [k for k, v in per_seed[0].items() if k != "seed" and isinstance(v, (int, float))]
-        means = {k: _mean([float(s[k]) for s in per_seed]) for k in names}
+    def _store(self, trial: optuna.Trial, params: dict, per_seed: list[dict[str, Any]],
+               curves: dict) -> float | tuple[float, ...]:
+        keys = [k for k, v in per_seed[0].items() if k != names.SEED and isinstance(v, (int, float))]
+        means = {k: _mean([float(s[k]) for s in per_seed]) for k in keys}
         bad = [m for m in self.spec.metrics if not math.isfinite(means[m])]
         if bad:
-            self._end_pruned(trial, curves, f"diverged: non-finite {', '.join(bad)} at the end of training")
+            self._end_pruned(trial, curves, f"{names.DIVERGED}: non-finite {', '.join(bad)} at the end of training")
         for k, v in means.items():
             trial.set_user_attr(k, v)
             if len(per_seed) > 1:
-                trial.set_user_attr(f"{k}_std", statistics.stdev(float(s[k]) for s in per_seed))
+                trial.set_user_attr(f"{k}{names.STD_SUFFIX}", statistics.stdev(float(s[k]) for s in per_seed))
         for k, v in self.family.attrs(params).items():
             trial.set_user_attr(k, v)
-        trial.set_user_attr(FID_FLOOR, self.ctx.fid_floor)
-        trial.set_user_attr(CLASSIFIER_SHA256, self.ctx.classifier.weights_sha256)
-        trial.set_user_attr("classifier_accuracy", self.ctx.classifier.test_accuracy)
-        trial.set_user_attr("device", str(self.ctx.device))
-        trial.set_user_attr("train_precision", self.ctx.precision)
-        trial.set_user_attr("seeds", per_seed)
-        trial.set_user_attr("curves", dict(curves))
+        if self.ctx.has_classifier:  # only studies whose metrics need the domain classifier load it
+            trial.set_user_attr(FID_FLOOR, self.ctx.fid_floor)
+            trial.set_user_attr(CLASSIFIER_SHA256, self.ctx.classifier.weights_sha256)
+            trial.set_user_attr(names.CLASSIFIER_ACCURACY, self.ctx.classifier.test_accuracy)
+        trial.set_user_attr(names.DEVICE, str(self.ctx.device))
+        trial.set_user_attr(names.TRAIN_PRECISION, self.ctx.precision)
+        trial.set_user_attr(names.SEEDS, per_seed)
+        trial.set_user_attr(names.CURVES, dict(curves))
         values = tuple(means[m] for m in self.spec.metrics)
         return values[0] if len(values) == 1 else values
 
@@ -195,7 +179,7 @@ class StudyObjective:
                 artifact_id = optuna.artifacts.upload_artifact(
                     artifact_store=self.artifact_store, file_path=str(path), study_or_trial=trial, mimetype=mimetype,
                 )
-                trial.set_user_attr(f"artifact:{path.name}", artifact_id)
+                trial.set_user_attr(names.artifact_attr(path.name), artifact_id)
 
 
 def _mean(xs: list[float]) -> float:

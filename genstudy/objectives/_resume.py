@@ -20,12 +20,14 @@ from typing import Any
 import optuna
 import torch
 
-__all__ = ["RESUME_ATTR", "RESUMED_FROM_ATTR", "Resumed", "discard_checkpoint", "load_resume", "save_resume"]
+from genstudy import names
+
+__all__ = ["RESUME_ATTR", "RESUMED_FROM_ATTR", "Resumed", "check_run", "discard_checkpoint", "load_resume", "save_resume"]
 
 _log = logging.getLogger(__name__)
 
-RESUME_ATTR = "resume_checkpoint"  # {"artifact_id", "trial", "epoch"} of the latest epoch checkpoint
-RESUMED_FROM_ATTR = "resumed_from"  # {"trial", "epoch"}: this trial continued that trial's training
+RESUME_ATTR = names.RESUME_CHECKPOINT
+RESUMED_FROM_ATTR = names.RESUMED_FROM
 FORMAT = "genstudy-resume/1"
 
 
@@ -36,16 +38,33 @@ class Resumed:
     from_trial: int
 
 
+_STATEFUL = (torch.nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler)  # state_dict()
+_PLAIN = (bool, int, float, str)
+
+
+def check_run(run: Any, family: str) -> None:
+    """Refuse, before any training, a run that epoch checkpoints could not save and restore."""
+    if not dataclasses.is_dataclass(run) or isinstance(run, type):
+        raise TypeError(f"family {family}: build() returned a {type(run).__name__}; return a dataclass instance "
+                        "(its fields are the training state that epoch checkpoints save)")
+    for f in dataclasses.fields(run):
+        value = getattr(run, f.name)
+        if not (value is None or isinstance(value, (*_STATEFUL, torch.Generator, *_PLAIN))):
+            raise TypeError(f"family {family}: field {f.name!r} of its run is a {type(value).__name__}, which epoch "
+                            "checkpoints cannot save; keep modules, optimizers, LR schedulers, torch.Generators, "
+                            "numbers, strings or None there (docs/families.md)")
+
+
 def run_state(run: Any) -> dict[str, Any]:
-    """The training state of a family's run dataclass: modules, optimizers, generators, numbers."""
+    """The training state of a family's run dataclass: modules, optimizers, schedulers, generators, numbers."""
     out: dict[str, Any] = {}
     for f in dataclasses.fields(run):
         value = getattr(run, f.name)
-        if isinstance(value, (torch.nn.Module, torch.optim.Optimizer)):
+        if isinstance(value, _STATEFUL):
             out[f.name] = value.state_dict()
         elif isinstance(value, torch.Generator):
             out[f.name] = value.get_state()
-        elif value is None or isinstance(value, (bool, int, float, str)):
+        elif value is None or isinstance(value, _PLAIN):
             out[f.name] = value
         else:
             raise TypeError(f"cannot checkpoint field {f.name!r} of type {type(value).__name__}")
@@ -56,7 +75,7 @@ def load_run_state(run: Any, state: dict[str, Any]) -> None:
     """Put ``run_state`` output back into a freshly built run of the same params."""
     for f in dataclasses.fields(run):
         value, saved = getattr(run, f.name), state[f.name]
-        if isinstance(value, (torch.nn.Module, torch.optim.Optimizer)):
+        if isinstance(value, _STATEFUL):
             value.load_state_dict(saved)
         elif isinstance(value, torch.Generator):
             value.set_state(saved.cpu())
@@ -101,7 +120,7 @@ def load_resume(trial: optuna.Trial, store: Any, runs: list[Any]) -> Resumed | N
     except Exception as e:  # noqa: BLE001 - any unusable checkpoint means: start over, say why
         reason = f"checkpoint of trial {ref.get('trial')} epoch {ref.get('epoch')} unusable ({type(e).__name__}: {e})"
         _log.warning("trial %d trains from the start: %s", trial.number, reason)
-        trial.set_user_attr("resume_error", reason[:2000])
+        trial.set_user_attr(names.RESUME_ERROR, reason[:2000])
         return None
     resumed = Resumed(epoch=int(payload["epoch"]), curves=payload["curves"], from_trial=int(payload["trial"]))
     trial.set_user_attr(RESUMED_FROM_ATTR, {"trial": resumed.from_trial, "epoch": resumed.epoch})

@@ -78,7 +78,8 @@ def open_storage(location: str, *, heartbeat: bool = True, pool_size: int = 2) -
         scheme = location.split("://", 1)[0]
         raise StorageError(
             f"storage {redact_url(location)!r}: unknown scheme {scheme!r}; use postgresql://USER@HOST/DB, "
-            "sqlite:///FILE.db, grpc://HOST:PORT (genstudy storage-proxy), or a journal file path such as genstudy-runs/study.journal"
+            "sqlite:///FILE.db, grpc://HOST:PORT (genstudy storage-proxy), or a journal file path such as "
+            "genstudy-runs/study.journal"
         )
     return _open_journal(Path(location))
 

@@ -11,17 +11,15 @@ from optuna.samplers import BaseSampler
 from optuna.storages import BaseStorage
 from sqlalchemy.exc import SQLAlchemyError
 
+from genstudy import names
 from genstudy.errors import StorageError, StudyMismatchError, StudyNotFoundError
 from genstudy.spec import StudySpec, spec_digest
-from genstudy.storage._open import cached_storage
+from genstudy.storage._open import cached_storage, open_storage
 from genstudy.storage._url import redact_url, scrub
 
-__all__ = ["SPEC_ATTR", "SPEC_DIGEST_ATTR", "attach_study", "create_study_command"]
+__all__ = ["attach_study", "create_study_command", "open_study"]
 
 _log = logging.getLogger(__name__)
-
-SPEC_ATTR = "genstudy:spec"
-SPEC_DIGEST_ATTR = "genstudy:spec_sha256"
 
 
 def create_study_command(location: str, study_name: str, directions: list[str]) -> str:
@@ -71,6 +69,22 @@ def attach_study(
     return study
 
 
+def open_study(
+    spec: StudySpec,
+    *,
+    location: str,
+    study_name: str,
+    create: bool,
+    sampler: BaseSampler,
+    pruner: BasePruner,
+    heartbeat: bool = True,
+) -> optuna.Study:
+    """``attach_study`` on the storage at ``location``, opened by ``open_storage`` (``heartbeat``:
+    Optuna's stale-trial heartbeat on RDB storages; off for processes that run no trials)."""
+    return attach_study(spec, storage=open_storage(location, heartbeat=heartbeat), location=location,
+                        study_name=study_name, create=create, sampler=sampler, pruner=pruner)
+
+
 def _check_directions(study: optuna.Study, spec: StudySpec, location: str) -> None:
     have = [d.name.lower() for d in study.directions]
     if have != spec.directions:
@@ -85,14 +99,14 @@ def _check_or_record_spec(study: optuna.Study, spec: StudySpec) -> None:
     resolved = spec.resolved()
     digest = spec_digest(resolved)
     attrs = study.user_attrs
-    stored_digest = attrs.get(SPEC_DIGEST_ATTR)
+    stored_digest = attrs.get(names.SPEC_DIGEST)
     if stored_digest is None:
-        study.set_user_attr(SPEC_ATTR, resolved)
-        study.set_user_attr(SPEC_DIGEST_ATTR, digest)
+        study.set_user_attr(names.SPEC, resolved)
+        study.set_user_attr(names.SPEC_DIGEST, digest)
         _log.info("recorded spec %s in study %s", digest[:12], study.study_name)
         return
     if stored_digest != digest:
-        changed = _diff_keys(attrs.get(SPEC_ATTR, {}), resolved)
+        changed = _diff_keys(attrs.get(names.SPEC, {}), resolved)
         raise StudyMismatchError(
             f"study {study.study_name!r} was started with a different spec (sha256 {stored_digest[:12]} vs "
             f"{digest[:12]}; differing keys: {', '.join(changed) or 'unknown'}); use the original spec, "

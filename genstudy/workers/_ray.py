@@ -1,14 +1,15 @@
 """Ray actors that pull trials from a study, and the driver that watches and recovers them.
 
 One actor per trial slot (``gpus_per_trial`` of a GPU, ``cpus_per_trial`` CPUs). Each actor
-loads the study and its ``EvalContext`` (dataset, classifier, test statistics) once, then runs
-``run_worker`` (the same loop as an in-process worker) until the study has its target of
-finished trials. Actors restart when their process dies (``max_restarts``); the call that
-was running fails in the driver with ``RayActorError``, and the driver then ends the dead
-actor's RUNNING trial as FAIL and re-enqueues it with the same params (its retry resumes from
-the last epoch checkpoint) before giving the restarted actor its next call. That works on
-every storage; Optuna's heartbeat does the same on RDB storages, and whichever of the two
-finishes the trial first re-enqueues it (genstudy.storage.fail_and_retry).
+gets the run's ``WorkerSettings``, sets itself up once with ``prepare_worker`` (the study, its
+``EvalContext``: dataset, classifier, test statistics), then runs ``run_worker`` (the same
+loop as an in-process worker) until the study has its target of finished trials. Actors
+restart when their process dies (``max_restarts``); the call that was running fails in the
+driver with ``RayActorError``, and the driver then ends the dead actor's RUNNING trial as FAIL
+and re-enqueues it with the same params (its retry resumes from the last epoch checkpoint)
+before giving the restarted actor its next call. That works on every storage; Optuna's
+heartbeat does the same on RDB storages, and whichever of the two finishes the trial first
+re-enqueues it (genstudy.storage.fail_and_retry).
 """
 
 from __future__ import annotations
@@ -20,64 +21,24 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
+from genstudy import names
 from genstudy.errors import GenstudyError
-from genstudy.spec import StudySpec
-from genstudy.storage import MAX_RETRY, ArtifactStore, fail_and_retry, open_storage, redact_url
-from genstudy.workers._claim import claim_lock_for
-from genstudy.workers._loop import WORKER_ATTR, TrialCounts, WorkerResult, count_trials
+from genstudy.storage import MAX_RETRY, TrialCounts, claim_lock_for, count_trials, fail_and_retry, redact_url
+from genstudy.workers._loop import WorkerResult
+from genstudy.workers._settings import RayOptions, WorkerSettings
 
-__all__ = ["RayOptions", "WorkerJob", "plan_actors", "run_ray_workers"]
+__all__ = ["RayRunResult", "plan_actors", "recover_worker_trials", "run_ray_workers"]
 
 _log = logging.getLogger(__name__)
 
 ACTOR_RESTARTS = 100  # per actor and driver run: a process that dies again and again is a bug, not bad luck
-
-
-@dataclass(frozen=True)
-class RayOptions:
-    """Where the actors run and how much of a node each one takes."""
-
-    address: str = "local"  # local (start one here) | auto (the running cluster) | HOST:PORT | ray://HOST:PORT
-    gpus_per_trial: float | None = None  # None: 1 when the cluster has GPUs, else 0
-    cpus_per_trial: float = 1.0
-    workers: int | None = None  # None: as many as the cluster's slots allow
-
-    def __post_init__(self) -> None:
-        if self.gpus_per_trial is not None and not 0 <= self.gpus_per_trial <= 64:
-            raise GenstudyError(f"--gpus-per-trial {self.gpus_per_trial}: use 0 (CPU), a fraction such as 0.25, or a whole number")
-        if self.gpus_per_trial and 1 < self.gpus_per_trial != int(self.gpus_per_trial):
-            raise GenstudyError(f"--gpus-per-trial {self.gpus_per_trial}: above 1 it must be a whole number of GPUs")
-        if not 0 < self.cpus_per_trial <= 1024:
-            raise GenstudyError(f"--cpus-per-trial {self.cpus_per_trial}: must be above 0, e.g. 1 or 2")
-        if self.workers is not None and self.workers < 1:
-            raise GenstudyError(f"--workers {self.workers}: must be at least 1 (or leave it out: one per slot)")
-
-
-@dataclass(frozen=True)
-class WorkerJob:
-    """Everything an actor needs to join the study; plain values only (it travels to other nodes)."""
-
-    spec: StudySpec
-    study_name: str
-    location: str  # may hold a password: never logged as is
-    n_trials: int
-    runs_dir: str
-    artifact_dir: str
-    data_dir: str | None = None
-    device: str = "auto"
-    inception_weights: str | None = None
-    worker_index: int | None = None  # base of the actors' sampler seeds; None: per actor process
-    log_level: int = logging.WARNING
-    # library use (benchmarks, custom objectives): builds ``objective(trial)`` in the actor instead
-    # of the spec's model family; no dataset or classifier is loaded then
-    objective_factory: Callable[[], Callable[[optuna.Trial], Any]] | None = None
 
 
 def plan_actors(resources: dict[str, float], options: RayOptions, *, remaining: int) -> tuple[int, float]:
@@ -105,61 +66,42 @@ def plan_actors(resources: dict[str, float], options: RayOptions, *, remaining: 
 class _TrialActor:
     """One trial slot. ``run`` may be called again after the process restarted."""
 
-    def __init__(self, job: WorkerJob, index: int, worker_id: str, cpus: float) -> None:
+    def __init__(self, settings: WorkerSettings, index: int, worker_id: str, cpus: float) -> None:
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                             datefmt="%H:%M:%S")
-        logging.getLogger("genstudy").setLevel(job.log_level)
+        logging.getLogger("genstudy").setLevel(settings.log_level)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         import torch
 
         torch.set_num_threads(max(1, int(cpus)))
-        self.job, self.index, self.worker_id = job, index, worker_id
-        self._prepared: tuple[Any, ...] | None = None
+        self.settings, self.index, self.worker_id = settings, index, worker_id
+        self._prepared: tuple[Any, dict[str, Any]] | None = None
 
-    def _prepare(self) -> tuple[Any, ...]:
-        """Study, objective and claim lock: loaded once per actor process, reused by every trial."""
+    def _prepare(self) -> tuple[Any, dict[str, Any]]:
+        """The prepared worker and its identity: loaded once per actor process, reused by every trial."""
         if self._prepared is None:
             import ray
 
-            from genstudy.objectives import EvalContext, build_objective, make_pruner, make_sampler, pick_device
-            from genstudy.runner import worker_seed
-            from genstudy.storage import attach_study
+            from genstudy.workers._prepare import prepare_worker
 
-            job = self.job
-            index = None if job.worker_index is None else job.worker_index + self.index
-            seed = worker_seed(job.spec.sampler.seed, index)
-            study = attach_study(job.spec, storage=open_storage(job.location), location=job.location,
-                                 study_name=job.study_name, create=False, sampler=make_sampler(job.spec, seed=seed),
-                                 pruner=make_pruner(job.spec))
+            base = self.settings.worker_index
             gpu_ids = ray.get_gpu_ids()
-            context = None
-            if job.objective_factory is not None:
-                objective = job.objective_factory()
-            else:
-                device = _actor_device(job.device, has_gpu=bool(gpu_ids))
-                context = EvalContext.load(job.spec, cache_dir=Path(job.runs_dir) / "cache",
-                                           data_dir=Path(job.data_dir) if job.data_dir else None,
-                                           device=pick_device(device),
-                                           inception_weights=Path(job.inception_weights) if job.inception_weights else None)
-                store = ArtifactStore(job.artifact_dir)
-                objective = build_objective(job.spec, context, artifact_store=store)
+            prepared = prepare_worker(self.settings, worker_index=None if base is None else base + self.index,
+                                      device=_actor_device(self.settings.device, has_gpu=bool(gpu_ids)))
             ctx = ray.get_runtime_context()
             identity = {"id": self.worker_id, "host": _hostname(), "pid": _pid(), "node": ctx.get_node_id(),
-                        "ray_gpu_ids": [str(g) for g in gpu_ids], "sampler_seed": seed,
+                        "ray_gpu_ids": [str(g) for g in gpu_ids], "sampler_seed": prepared.seed,
                         "context_loaded_at": time.time()}  # one load per actor process, shared by its trials
-            self._prepared = (study, objective, claim_lock_for(job.location, job.study_name), identity, context)
+            self._prepared = (prepared, identity)
         return self._prepared
 
     def run(self) -> dict[str, Any]:
         from genstudy.workers._loop import run_worker
 
-        study, objective, claim, identity, context = self._prepare()
-        result = run_worker(study, objective, n_trials=self.job.n_trials, claim=claim, worker=identity)
-        out: dict[str, Any] = {"ran": result.ran, "failed": result.failed, "pid": identity["pid"]}
-        if context is not None:
-            out.update(fid_floor=context.fid_floor, classifier_accuracy=context.classifier.test_accuracy,
-                       device=str(context.device))
-        return out
+        prepared, identity = self._prepare()
+        result = run_worker(prepared.study, prepared.objective, n_trials=self.settings.n_trials, claim=prepared.claim,
+                            worker=identity, callbacks=self.settings.callbacks)
+        return {"ran": result.ran, "failed": result.failed, "pid": identity["pid"]} | prepared.summary()
 
     def pid(self) -> int:
         return _pid()
@@ -195,8 +137,7 @@ class RayRunResult:
 
 
 def run_ray_workers(
-    job: WorkerJob,
-    options: RayOptions,
+    settings: WorkerSettings,
     *,
     study: optuna.Study,
     progress: Callable[[optuna.Study, TrialCounts, int], None] | None = None,
@@ -204,16 +145,21 @@ def run_ray_workers(
 ) -> RayRunResult:
     """Start the actors, show progress, recover dead actors' trials, stop at the target.
 
-    ``study`` is the driver's own handle of the study (no heartbeat: the driver runs no
-    trials). Ctrl-C (KeyboardInterrupt) kills the actors and ends their RUNNING trials as
-    FAIL with a retry enqueued, so nothing is left RUNNING; the interrupt is then re-raised.
+    ``settings.ray`` says where and how many; ``settings`` travels to every actor, so its
+    paths must be absolute (``WorkerSettings.with_absolute_paths``). ``study`` is the driver's
+    own handle of the study (no heartbeat: the driver runs no trials). Ctrl-C (KeyboardInterrupt)
+    kills the actors and ends their RUNNING trials as FAIL with a retry enqueued, so nothing is
+    left RUNNING; the interrupt is then re-raised.
     """
+    options = settings.ray
+    if options is None:
+        raise GenstudyError("run_ray_workers needs settings.ray: pass RayOptions(address=...), e.g. RayOptions('local')")
     if options.address != "local":
         _token_mode_if_token_present()  # before Ray is imported: it reads RAY_AUTH_MODE once
     import ray
     from ray.exceptions import RayActorError
 
-    remaining = max(job.n_trials - count_trials(study).finished, 0)
+    remaining = max(settings.n_trials - count_trials(study).finished, 0)
     if remaining == 0:
         return RayRunResult(worker=WorkerResult(final=count_trials(study)), actors=0, gpus_per_actor=0.0)
     started_here = _init_ray(options.address)
@@ -224,10 +170,11 @@ def run_ray_workers(
         remote_cls = ray.remote(_TrialActor).options(num_cpus=options.cpus_per_trial, num_gpus=gpus,
                                                      max_restarts=ACTOR_RESTARTS, max_task_retries=0)
         ids = [f"ray:{tag}:{i}" for i in range(n)]
-        actors = [remote_cls.remote(job, i, ids[i], options.cpus_per_trial) for i in range(n)]
+        actors = [remote_cls.remote(settings, i, ids[i], options.cpus_per_trial) for i in range(n)]
         pending = {actors[i].run.remote(): i for i in range(n)}
+        died = [0] * n
         out = RayRunResult(worker=WorkerResult(), actors=n, gpus_per_actor=gpus)
-        claim = claim_lock_for(job.location, job.study_name)
+        claim = claim_lock_for(settings.storage, settings.study_name)
         interrupted = _catch_sigint()
         try:
             while pending:
@@ -239,7 +186,17 @@ def run_ray_workers(
                     try:
                         res = ray.get(ref)
                     except RayActorError as e:
+                        if getattr(e, "actor_init_failed", False):  # it would fail the same way on every restart
+                            raise GenstudyError(
+                                f"Ray actor {ids[i]} could not start: {_last_line(e)}; the spec, callbacks and "
+                                "objective_factory travel to every node: define callbacks and factories at module "
+                                "level in a module the nodes can import"
+                            ) from None
                         out.restarts += 1
+                        died[i] += 1
+                        if died[i] > ACTOR_RESTARTS:
+                            raise GenstudyError(f"Ray actor {ids[i]} died {died[i]} times (last: {_last_line(e)}); "
+                                                "see its log in the Ray session logs") from None
                         reason = f"worker {ids[i]} died ({type(e).__name__}); Ray restarts it"
                         out.recovered += recover_worker_trials(study, ids[i], reason, claim=claim)
                         pending[actors[i].run.remote()] = i
@@ -251,7 +208,7 @@ def run_ray_workers(
                     out.worker.failed += res["failed"]
                     out.context = res
                 if progress is not None:
-                    progress(study, count_trials(study), job.n_trials)
+                    progress(study, count_trials(study), settings.n_trials)
         except BaseException:
             _stop(actors, list(pending))
             for worker_id in ids:
@@ -271,17 +228,17 @@ def recover_worker_trials(study: optuna.Study, worker_id: str, reason: str, *, c
     """FAIL and re-enqueue the RUNNING trials of a dead worker; the numbers of those retried.
 
     Taken under the claim lock, so no worker is between creating a trial and tagging it: a
-    RUNNING trial without a ``worker`` tag then belongs to a worker that died holding the
+    RUNNING trial without a ``names.WORKER`` tag then belongs to a worker that died holding the
     lock, and is recovered too.
     """
     claim.acquire()
     try:
         retried = []
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            owner = t.user_attrs.get(WORKER_ATTR)
+            owner = t.user_attrs.get(names.WORKER)
             if owner is not None and owner.get("id") != worker_id:
                 continue
-            new = fail_and_retry(study, t._trial_id, reason if owner else f"{reason} (before the trial was tagged)",
+            new = fail_and_retry(study, t, reason if owner else f"{reason} (before the trial was tagged)",
                                  max_retry=MAX_RETRY)
             if new is not None:
                 retried.append(t.number)
@@ -360,21 +317,18 @@ def _token_mode_if_token_present() -> None:
 
     if os.environ.get("RAY_AUTH_MODE"):
         return
-    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH") or (Path.home() / ".ray" / "auth_token").is_file():
+    token_file = Path.home() / ".ray" / "auth_token"
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH") or token_file.is_file():
         os.environ["RAY_AUTH_MODE"] = "token"
+
+
+def _last_line(e: BaseException) -> str:
+    """The root cause of a Ray error, e.g. ``ModuleNotFoundError: No module named 'x'``."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return lines[-1][:300] if lines else type(e).__name__
 
 
 def _unwrap(e: Exception) -> Exception:
     """The error an actor raised (e.g. GenstudyError), not Ray's wrapper around it."""
     cause = getattr(e, "cause", None)
     return cause if isinstance(cause, Exception) else e
-
-
-def with_absolute_paths(job: WorkerJob) -> WorkerJob:
-    """Actors run in other working directories (and on other nodes): make every path absolute."""
-    def absolute(p: str | None) -> str | None:
-        return str(Path(p).resolve()) if p else p
-
-    location = job.location if "://" in job.location else str(Path(job.location).resolve())
-    return replace(job, location=location, runs_dir=absolute(job.runs_dir), artifact_dir=absolute(job.artifact_dir),
-                   data_dir=absolute(job.data_dir), inception_weights=absolute(job.inception_weights))

@@ -7,6 +7,7 @@ import optuna
 import pytest
 from optuna.distributions import FloatDistribution
 
+from genstudy import names
 from genstudy.analysis import pareto_mask, resolve_targets, tradeoffs
 from tests.analysis.conftest import add_trials
 
@@ -45,3 +46,22 @@ def test_tradeoffs_cover_objectives_then_stored_metrics() -> None:
     best_fid, best_ll = min(xs, key=xs.get), min(xs, key=lambda n: abs(xs[n] - 0.5))
     assert best_fid in front and best_ll in front
     assert all(xs[n] <= xs[best_ll] for n in front)
+
+
+def test_stored_metrics_pair_when_the_study_s_family_declares_them() -> None:
+    study = optuna.create_study(directions=["minimize"])
+    study.set_user_attr(names.SPEC, {"objective": "cgan", "metrics": ["fid"]})
+
+    def attrs(p, i):
+        return {"fid": 10 + p["x"], "label_accuracy": 0.5 + p["x"] / 2, f"fid{names.STD_SUFFIX}": p["x"],
+                names.CLASSIFIER_ACCURACY: 0.99 - p["x"] / 10, "fid_floor": 1.0 + p["x"],
+                names.TRAIN_SECONDS: 3.0 + p["x"], names.EVAL_SECONDS: 1.0 + p["x"]}
+
+    add_trials(study, {"x": FloatDistribution(0, 1)}, lambda r: {"x": float(r.uniform())}, lambda p: 10 + p["x"],
+               n=20, attrs=attrs)
+    data = tradeoffs(study, study.trials, resolve_targets(study, None, study.trials))
+    # label_accuracy is a cGAN metric (maximised); the classifier's accuracy, the FID floor, spreads and
+    # timings are bookkeeping
+    assert [(d.x_name, d.y_name, d.y_direction) for d in data] == [("fid", "label_accuracy", "maximize")]
+    # a lower x buys a lower fid with a lower accuracy: every trial is on the front
+    assert data[0].front_numbers == [t.number for t in study.trials]

@@ -6,6 +6,10 @@
 - CIFAR-10 python: pickled dicts ``{"batch_label", "labels", "data", "filenames"}`` with uint8
   ``data`` (N, 3072) in channel-major order, and ``batches.meta`` with ``label_names``.
 
+- Image folders (the user's own data): PNG and JPEG files written with Pillow, with or without
+  one subfolder per class. A grey PNG's pixel [0, 0] holds its image number, so tests can tell
+  which file ended where.
+
 Pixel values encode (split, index) so tests can tell which image ended where.
 """
 
@@ -19,6 +23,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PIL import Image
 
 IDX_COUNTS = {"train": 40, "t10k": 12}  # -> 36 train / 4 val / 12 test
 CIFAR_PER_BATCH = 8  # 5 train batches -> 40 images -> 36 train / 4 val; test_batch 8
@@ -104,3 +109,48 @@ def idx_files() -> SimpleNamespace:
 def cifar_files() -> SimpleNamespace:
     """The CIFAR-10 writers, for tests that write damaged or unusual batches."""
     return SimpleNamespace(batch=cifar_batch, write_root=write_cifar_root)
+
+
+def grey_png(path: Path, ident: int, *, height: int = 8, width: int = 8) -> Path:
+    """A grey PNG whose pixel [0, 0] is ``ident`` (0..255) and the rest 128."""
+    pixels = np.full((height, width), 128, dtype=np.uint8)
+    pixels[0, 0] = ident
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def colour_image(path: Path, rgb: tuple[int, int, int], *, height: int = 8, width: int = 8) -> Path:
+    """A uniform colour image, PNG or JPEG by ``path``'s suffix."""
+    pixels = np.empty((height, width, 3), dtype=np.uint8)
+    pixels[:] = rgb
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path, **({"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg") else {}))
+    return path
+
+
+def write_grey_folder(root: Path, n: int, *, classes: tuple[str, ...] = (), size: int = 8) -> list[Path]:
+    """``n`` grey PNGs numbered 0..n-1 (pixel [0, 0] == number), dealt round-robin into
+    ``classes`` subfolders, or directly into ``root`` when there are none."""
+    paths = []
+    for i in range(n):
+        folder = root / classes[i % len(classes)] if classes else root
+        paths.append(grey_png(folder / f"img_{i:03d}.png", i, height=size, width=size))
+    return paths
+
+
+@pytest.fixture
+def images() -> SimpleNamespace:
+    """The image writers (fixtures, not imports: see ``idx_files``)."""
+    return SimpleNamespace(grey_png=grey_png, colour=colour_image, grey_folder=write_grey_folder)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dataset_memo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Each test starts with no decoded folder held in the process and its own default cache dir."""
+    from genstudy.data import _store
+
+    monkeypatch.setenv("GENSTUDY_CACHE_DIR", str(tmp_path / "user-cache"))
+    _store._memo.clear()
+    yield
+    _store._memo.clear()

@@ -11,7 +11,8 @@ from genstudy.errors import DataError, GenstudyError
 
 
 def test_public_surface() -> None:
-    assert set(data.__all__) == {"Dataset", "load_dataset", "DATASETS"}
+    assert set(data.__all__) == {"Dataset", "DataOrigin", "load_dataset", "DATASETS", "require_labels",
+                                 "display_name", "source_problems", "default_cache_dir"}
     assert DATASETS == ("mnist5k", "digits", "toy", "mnist", "fashion-mnist", "cifar10")
 
 

@@ -44,7 +44,7 @@ def test_iwae_bound_tightens_with_k_and_exceeds_elbo() -> None:
 
 def test_training_lowers_the_negative_elbo() -> None:
     from genstudy.data import load_dataset
-    from genstudy.objectives._train import train_vae_epoch, vae_neg_elbo
+    from genstudy.families.vae import train_vae_epoch, vae_neg_elbo
 
     ds = load_dataset("toy")
     torch.manual_seed(0)
@@ -60,7 +60,8 @@ def test_training_lowers_the_negative_elbo() -> None:
 
 def test_divergence_is_detected() -> None:
     from genstudy.data import load_dataset
-    from genstudy.objectives._train import DivergedError, train_vae_epoch
+    from genstudy.families._train import DivergedError
+    from genstudy.families.vae import train_vae_epoch
 
     ds = load_dataset("toy")
     model = VAE(VAEConfig(ds.image_shape, latent_dim=4, width=8))

@@ -10,6 +10,7 @@ import torch
 
 from genstudy.runner import run_study
 from genstudy.spec import load_spec
+from genstudy.workers import WorkerSettings
 from tests.conftest import TINY_SPEC
 
 S = optuna.trial.TrialState
@@ -33,8 +34,8 @@ def _spec(objective: str, **changes) -> dict:
 
 
 def _run(write_spec, tmp_path, spec: dict, n_trials: int = 1) -> optuna.Study:
-    return run_study(load_spec(write_spec(spec)), study_name="t", n_trials=n_trials, create=True,
-                     runs_dir=tmp_path / "runs", device="cpu").study
+    return run_study(WorkerSettings(spec=load_spec(write_spec(spec)), study_name="t", n_trials=n_trials, create=True,
+                     runs_dir=tmp_path / "runs", device="cpu")).study
 
 
 @pytest.mark.parametrize("objective", ["gan", "cgan", "gan_ae"])

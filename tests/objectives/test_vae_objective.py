@@ -12,6 +12,7 @@ import pytest
 from genstudy.models import VAE, load_checkpoint
 from genstudy.runner import run_study
 from genstudy.spec import load_spec
+from genstudy.workers import WorkerSettings
 from tests.conftest import TINY_SPEC
 
 S = optuna.trial.TrialState
@@ -25,7 +26,7 @@ def _spec(**changes) -> dict:
 
 def _run(write_spec, tmp_path, spec: dict, n_trials: int) -> optuna.Study:
     parsed = load_spec(write_spec(spec))
-    return run_study(parsed, study_name="t", n_trials=n_trials, create=True, runs_dir=tmp_path / "runs", device="cpu").study
+    return run_study(WorkerSettings(spec=parsed, study_name="t", n_trials=n_trials, create=True, runs_dir=tmp_path / "runs", device="cpu")).study
 
 
 def test_repeats_train_each_seed_and_return_their_mean(write_spec, tmp_path) -> None:
@@ -67,8 +68,8 @@ def test_two_metrics_make_a_multi_objective_study(write_spec, tmp_path) -> None:
 
 
 def test_a_diverging_trial_is_pruned_with_its_reason(write_spec, tmp_path, monkeypatch) -> None:
-    from genstudy.objectives import _vae
-    from genstudy.objectives._train import DivergedError
+    from genstudy.families import vae as _vae
+    from genstudy.families._train import DivergedError
 
     def diverge(*args, **kwargs):
         raise DivergedError("training loss became nan (non-finite); lower lr or batch_size")
@@ -110,10 +111,10 @@ def test_median_rule_prunes_in_multi_objective_studies(write_spec, tmp_path) -> 
                  budget={"epochs": 2, "n_trials": 2}, fixed={"width": 8, "batch_size": 64, "latent_dim": 4},
                  search_space={"lr": {"type": "categorical", "choices": [0.003, 1e-6]}})
     parsed = load_spec(write_spec(spec))
-    study = run_study(parsed, study_name="t", n_trials=0, create=True, runs_dir=tmp_path / "runs", device="cpu").study
+    study = run_study(WorkerSettings(spec=parsed, study_name="t", n_trials=0, create=True, runs_dir=tmp_path / "runs", device="cpu")).study
     study.enqueue_trial({"lr": 0.003})
     study.enqueue_trial({"lr": 1e-6})  # barely moves from its initialisation: worse than the median at epoch 1
-    run_study(parsed, study_name="t", n_trials=2, create=True, runs_dir=tmp_path / "runs", device="cpu")
+    run_study(WorkerSettings(spec=parsed, study_name="t", n_trials=2, create=True, runs_dir=tmp_path / "runs", device="cpu"))
     good, bad = optuna.load_study(study_name="t", storage=study._storage).trials
     assert good.state == S.COMPLETE and bad.state == S.PRUNED
     assert bad.user_attrs["prune_reason"].startswith("median rule on fid at epoch 1")

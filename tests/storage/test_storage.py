@@ -11,11 +11,12 @@ import pytest
 import sqlalchemy as sa
 from optuna.trial import TrialState
 
+from genstudy import names
 from genstudy.errors import StorageError, StudyMismatchError, StudyNotFoundError
 from genstudy.objectives import make_pruner, make_sampler
 from genstudy.spec import parse_spec
+from genstudy.storage import attach_study, open_storage, redact_url
 from genstudy.storage._open import cached_storage
-from genstudy.storage import SPEC_ATTR, SPEC_DIGEST_ATTR, attach_study, open_storage, redact_url
 from tests.conftest import TINY_SPEC
 
 PASSWORD = "s3cret-Pw-9f2"
@@ -145,8 +146,8 @@ def test_spec_is_recorded_and_a_different_spec_is_refused(pg_url: str) -> None:
     optuna.create_study(storage=pg_url, study_name="s", direction="minimize")
     spec = parse_spec(TINY_SPEC)
     study = _attach(spec, pg_url, "s", create=False)
-    assert study.user_attrs[SPEC_ATTR]["objective"] == "vae"
-    assert len(study.user_attrs[SPEC_DIGEST_ATTR]) == 64
+    assert study.user_attrs[names.SPEC]["objective"] == "vae"
+    assert len(study.user_attrs[names.SPEC_DIGEST]) == 64
     _attach(spec, pg_url, "s", create=False)  # the same spec attaches again
     other = parse_spec(dict(TINY_SPEC, budget={"epochs": 3, "n_trials": 4}))
     with pytest.raises(StudyMismatchError, match=r"different spec .*differing keys: budget\.epochs"):

@@ -11,8 +11,8 @@ import optuna
 import pytest
 
 from genstudy.errors import GenstudyError
-from genstudy.storage import open_storage
-from genstudy.workers import claim_lock_for, count_trials, run_worker
+from genstudy.storage import claim_lock_for, count_trials, open_storage
+from genstudy.workers import run_worker
 
 S = optuna.trial.TrialState
 

@@ -21,6 +21,7 @@ import pytest
 from optuna.trial import TrialState
 
 from tests.conftest import BIN, TINY_SPEC
+from tests.workers import ray_helpers
 from tests.workers.ray_cluster import RayCluster
 
 S = TrialState
@@ -295,3 +296,35 @@ def test_workers_behind_the_grpc_storage_proxy_share_its_few_connections(pg_url:
     assert not [t for t in study.trials if t.state == S.RUNNING]
     assert all(isinstance(t.user_attrs.get("fid"), float) for t in finished if t.state == S.COMPLETE)
     assert 1 <= peak <= 4, f"PostgreSQL saw {peak} connections: the proxy's pool is 2 + 2 overflow"
+
+
+def test_ray_actors_share_the_settings_callbacks_and_objective_factory(tmp_path: Path) -> None:
+    import genstudy
+    from genstudy.workers import RayOptions
+
+    log = tmp_path / "callbacks.log"
+    outcome = genstudy.run(TINY_SPEC, study_name="factory", n_trials=6, runs_dir=tmp_path / "runs",
+                           ray=RayOptions(address="local", workers=2), objective_factory=ray_helpers.factory,
+                           callbacks=[ray_helpers.AppendTrial(log)])
+    assert outcome.actors == 2 and outcome.worker.ran == 6
+    states = Counter(t.state for t in outcome.study.get_trials(deepcopy=False))
+    assert states == {S.COMPLETE: 6}
+    lines = [line.split() for line in log.read_text().splitlines()]
+    assert sorted(int(n) for n, _, _ in lines) == list(range(6)), "every trial, once"
+    assert {state for _, state, _ in lines} == {"COMPLETE"}
+    pids = {pid for _, _, pid in lines}
+    assert len(pids) == 2 and str(os.getpid()) not in pids, "the callbacks ran in the two actors"
+
+
+def test_an_actor_that_cannot_start_stops_the_run_with_the_reason(tmp_path: Path) -> None:
+    import genstudy
+    from genstudy.errors import GenstudyError
+    from genstudy.workers import RayOptions
+
+    started = time.monotonic()
+    with pytest.raises(GenstudyError, match=r"Ray actor ray:\w+:0 could not start: .*not importable here"):
+        genstudy.run(TINY_SPEC, study_name="broken", n_trials=2, runs_dir=tmp_path / "runs",
+                     ray=RayOptions(address="local", workers=1), objective_factory=ray_helpers.Unbuildable())
+    assert time.monotonic() - started < 120, "refused at once, not restarted 100 times"
+    study = _load(str(tmp_path / "runs" / "broken.journal"), "broken")
+    assert study.get_trials(deepcopy=False) == []

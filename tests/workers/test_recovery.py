@@ -11,11 +11,12 @@ import pytest
 import torch
 from optuna.trial import TrialState
 
+from genstudy import names
 from genstudy.errors import GenstudyError
 from genstudy.objectives._resume import load_run_state, run_state
-from genstudy.storage import RetryWithCheckpoint, fail_and_retry, open_storage
-from genstudy.workers import WORKER_ATTR, claim_lock_for
-from genstudy.workers._ray import RayOptions, _actor_device, plan_actors, recover_worker_trials
+from genstudy.storage import RetryWithCheckpoint, claim_lock_for, fail_and_retry, open_storage
+from genstudy.workers import RayOptions, plan_actors, recover_worker_trials
+from genstudy.workers._ray import _actor_device
 
 S = TrialState
 
@@ -27,7 +28,7 @@ def _study(pg_url: str) -> optuna.Study:
 def _running(study: optuna.Study, worker_id: str | None, **attrs) -> optuna.Trial:
     trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
     if worker_id is not None:
-        trial.set_user_attr(WORKER_ATTR, {"id": worker_id})
+        trial.set_user_attr(names.WORKER, {"id": worker_id})
     for k, v in attrs.items():
         trial.set_user_attr(k, v)
     return trial
@@ -131,8 +132,7 @@ def test_actor_trains_on_the_device_ray_assigned() -> None:
 
 def test_resumed_training_matches_uninterrupted_training_exactly() -> None:
     from genstudy.data import load_dataset
-    from genstudy.objectives._train import train_vae_epoch
-    from genstudy.objectives._vae import _Run
+    from genstudy.families.vae import _Run, train_vae_epoch
     from genstudy.models.vae import VAE, VAEConfig
 
     data = load_dataset("toy", device=torch.device("cpu")).train_x[:256]

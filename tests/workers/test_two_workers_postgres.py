@@ -33,7 +33,7 @@ def test_two_workers_reach_the_target_together(pg_url: str, write_spec, tmp_path
            "--n-trials", "6", "--runs-dir", str(tmp_path / "runs")]
     procs = [subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outputs):
+    for p, (_, err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, err[-3000:]
 
     study = optuna.load_study(study_name="vae-demo", storage=pg_url)

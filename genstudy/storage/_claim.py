@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from genstudy.storage import is_grpc_url, is_rdb_url
+from genstudy.storage._url import is_grpc_url, is_rdb_url
 
 __all__ = ["ClaimLock", "claim_lock_for"]
 

@@ -1,0 +1,1 @@
+"""A tiny MLP autoencoder as a genstudy model family (see README.md)."""
