@@ -110,10 +110,10 @@ def _crops(photos: list[np.ndarray], n: int, size: int, seed: int) -> np.ndarray
     counts[np.argsort(-areas)[: n - counts.sum()]] += 1  # the remainder to the largest photographs
     out = np.empty((n, 3, size, size), dtype=np.uint8)
     i = 0
-    for photo, k in zip(photos, counts):
+    for photo, k in zip(photos, counts, strict=True):
         _, h, w = photo.shape
         tops, lefts = rng.integers(0, h - size + 1, size=k), rng.integers(0, w - size + 1, size=k)
-        for top, left in zip(tops, lefts):
+        for top, left in zip(tops, lefts, strict=True):
             out[i] = photo[:, top : top + size, left : left + size]
             i += 1
     return out
