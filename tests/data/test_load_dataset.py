@@ -13,7 +13,8 @@ from genstudy.errors import DataError, GenstudyError
 def test_public_surface() -> None:
     assert set(data.__all__) == {"Dataset", "DataOrigin", "load_dataset", "DATASETS", "require_labels",
                                  "display_name", "source_problems", "default_cache_dir"}
-    assert DATASETS == ("mnist5k", "digits", "toy", "mnist", "fashion-mnist", "cifar10")
+    assert DATASETS == ("mnist5k", "digits", "toy", "photos32", "photos", "photos128", "photos224", "mnist",
+                        "fashion-mnist", "cifar10")
 
 
 def test_unknown_name_lists_the_known_ones() -> None:

@@ -17,6 +17,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from genstudy.data import DATASETS
+from genstudy.families import known_families
 from genstudy.cli import main
 from genstudy.errors import SpecError
 from genstudy.spec import load_spec, parse_spec
@@ -128,7 +130,7 @@ def bad_ranges(draw) -> tuple[dict, str, Any]:
 @st.composite
 def unknown_names(draw) -> tuple[dict, str, Any]:
     field = draw(st.sampled_from(["objective", "dataset"]))
-    known = {"vae", "gan", "cgan", "gan_ae"} if field == "objective" else {"mnist5k", "digits", "toy", "mnist", "fashion-mnist", "cifar10"}
+    known = set(known_families()) if field == "objective" else set(DATASETS)  # built-ins and installed plug-ins
     return _case(field, draw(st.one_of(words, any_text).filter(lambda t: t not in known)))
 
 
